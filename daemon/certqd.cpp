@@ -1,0 +1,127 @@
+// certqd: the daemon. Wiring only: arguments, configuration, logging, signals; the work is in
+// lib/engine.
+
+#include "azion/client.hpp"
+#include "config/config.hpp"
+#include "engine/db_worker.hpp"
+#include "engine/dns_gate.hpp"
+#include "engine/scheduler.hpp"
+#include "logging.hpp"
+#include "store/migrations.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+namespace asio = boost::asio;
+
+namespace {
+
+enum exit_code { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
+
+void print_summary(const certq::config& cfg, std::ostream& out) {
+    out << "database:        " << cfg.database.string() << "\n"
+        << "azion:           " << cfg.azion.base_url << cfg.azion.certificates_path << "\n"
+        << "rate limit:      " << cfg.azion.rate_limit.requests_per_second << "/s, burst "
+        << cfg.azion.rate_limit.burst << ", " << cfg.azion.max_in_flight << " in flight\n"
+        << "dns check:       " << (cfg.dns.check ? "on" : "off") << "\n"
+        << "poll:            " << certq::format_duration(cfg.poll.first) << " .. "
+        << certq::format_duration(cfg.poll.max) << ", give up after "
+        << certq::format_duration(cfg.poll.give_up_after) << "\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"certqd: Let's Encrypt certificates at Azion for every row of the domains table"};
+    std::string config_file;
+    bool exit_when_done = false;
+    bool check_config = false;
+    app.add_option("-c,--config", config_file, "configuration file (YAML)")->required();
+    app.add_flag("--exit-when-done", exit_when_done,
+                 "exit 0 once every row is in a terminal state");
+    app.add_flag("--check-config", check_config, "validate the configuration and exit");
+    app.set_version_flag("--version", "certqd " CERTQ_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? exit_ok : exit_usage;
+    }
+
+    certq::config cfg;
+    try {
+        cfg = certq::load_config(config_file);
+    } catch (const certq::config_error& e) {
+        std::cerr << "certqd: " << e.what() << "\n";
+        return exit_usage;
+    }
+    if (check_config) {
+        std::cout << config_file << ": configuration is valid\n";
+        print_summary(cfg, std::cout);
+        try {
+            auto token = certq::resolve_token(cfg.azion);
+            std::cout << "token:           from " << token.origin << "\n";
+        } catch (const certq::config_error& e) {
+            std::cout << "token:           not found here (" << e.what() << ")\n";
+        }
+        return exit_ok;
+    }
+
+    certq::setup_logging(cfg.log);
+    certq::token_source token;
+    try {
+        token = certq::resolve_token(cfg.azion);
+    } catch (const certq::config_error& e) {
+        spdlog::critical("{}: {}", config_file, e.what());
+        return exit_usage;
+    }
+
+    try {
+        certq::engine::db_worker db(cfg.database);
+        spdlog::info("certqd {} starting: database {} (schema {}), Azion {}{}, token from {}",
+                     CERTQ_VERSION, cfg.database.string(), certq::store::latest_schema_version(),
+                     cfg.azion.base_url, cfg.azion.certificates_path, token.origin);
+
+        asio::io_context ioc{1};
+        certq::azion::client api(ioc.get_executor(), cfg.azion, std::move(token.token));
+        certq::engine::unchecked_dns_gate dns;
+        if (cfg.dns.check)
+            spdlog::warn("dns.check is on but this certqd has no DNS pre-check yet; names are "
+                         "requested without checking where they point");
+
+        certq::engine::scheduler_options options;
+        options.exit_when_done = exit_when_done;
+        options.max_rows_in_progress =
+            std::max<std::size_t>(256, static_cast<std::size_t>(cfg.azion.max_in_flight) * 8);
+        certq::engine::scheduler sched(ioc.get_executor(), cfg, api, dns, db, options);
+
+        asio::signal_set signals(ioc, SIGTERM, SIGINT);
+        signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+            if (ec) return;
+            spdlog::info("received {}", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            sched.stop();
+        });
+
+        std::exception_ptr failure;
+        asio::co_spawn(ioc, sched.run(), [&](std::exception_ptr e) {
+            failure = e;
+            signals.cancel();
+        });
+        ioc.run();
+        if (failure) std::rethrow_exception(failure);
+        spdlog::info("certqd stopped");
+        return exit_ok;
+    } catch (const certq::config_error& e) {
+        spdlog::critical("{}: {}", config_file, e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return exit_runtime;
+    }
+}

@@ -1,0 +1,110 @@
+#pragma once
+// certqd.yaml, loaded into plain structs. Defaults are the documented ones (config/certqd.yaml);
+// every key of the contract is known here, including those whose feature arrives later.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace certq {
+
+using std::chrono::milliseconds;
+
+/// A configuration that cannot be used. what() names the file, the key path and the problem:
+/// `certqd.yaml: azion.rate_limit.burst: must be a whole number >= 1, got "ten"`.
+class config_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct rate_limit_config {
+    double requests_per_second = 5;
+    int burst = 10;
+};
+
+struct azion_config {
+    std::string base_url = "https://api.azion.com/v4";
+    std::string certificates_path = "/workspace/tls/certificates";
+    std::string token_file;
+    std::string auth_scheme = "Token"; // "Bearer" for login JWTs (API.md)
+    std::string ca_file;
+    milliseconds timeout = std::chrono::seconds{30};
+    int max_in_flight = 16;
+    rate_limit_config rate_limit;
+};
+
+struct certificate_config {
+    std::string challenge = "http";
+    std::string authority = "lets_encrypt";
+    std::string key_algorithm; // empty: Azion's default
+};
+
+/// A retry schedule: first delay, doubling up to max, abandoned after give_up_after.
+struct backoff_config {
+    milliseconds first;
+    milliseconds max;
+    milliseconds give_up_after;
+};
+
+struct dns_config {
+    bool check = true;
+    std::vector<std::string> servers;
+    std::vector<std::string> targets{"azionedge.net", "azioncdn.net", "azionedge.com"};
+    std::string edge_hostname;
+    backoff_config recheck{std::chrono::minutes{1}, std::chrono::minutes{30},
+                           std::chrono::hours{72}};
+};
+
+struct letsencrypt_config {
+    int per_registered_domain = 50;
+    milliseconds window = std::chrono::hours{168};
+};
+
+struct http_config {
+    std::string listen = "127.0.0.1:9464";
+};
+
+struct log_config {
+    std::string level = "info";
+    std::string format = "text";
+};
+
+struct config {
+    std::filesystem::path database = "/var/lib/certq/certq.db";
+    azion_config azion;
+    certificate_config certificate;
+    dns_config dns;
+    backoff_config poll{std::chrono::seconds{30}, std::chrono::minutes{15},
+                        std::chrono::hours{168}};
+    letsencrypt_config letsencrypt;
+    http_config http;
+    log_config log;
+};
+
+/// Parses YAML text. `source` names it in errors; relative paths (database, token_file,
+/// ca_file) are resolved against `base_dir`. Throws config_error.
+config parse_config(const std::string& yaml, const std::string& source,
+                    const std::filesystem::path& base_dir);
+
+/// Reads and parses a file; relative paths in it are relative to the file's directory.
+/// Throws config_error, naming the file, when it cannot be read or is invalid.
+config load_config(const std::filesystem::path& file);
+
+/// Where the API token was found, for logs (never the token itself).
+struct token_source {
+    std::string token;
+    std::string origin; // "AZION_TOKEN", "/etc/certq/azion-token", "credential azion-token"
+};
+
+/// Finds the token: the AZION_TOKEN environment variable, else azion.token_file, else the
+/// systemd credential `azion-token` in $CREDENTIALS_DIRECTORY. Throws config_error naming the
+/// source at fault (unreadable, empty, or holding characters a header cannot carry) or, when
+/// none is set, every place it looked.
+token_source resolve_token(const azion_config& cfg,
+                           const std::function<const char*(const char*)>& getenv = ::getenv);
+
+} // namespace certq

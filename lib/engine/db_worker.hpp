@@ -1,0 +1,66 @@
+#pragma once
+// The database on its own thread. SQLite calls block (a user's tool may hold the write lock for
+// seconds); running them here keeps the network loop, its timers and its health answers moving.
+
+#include "store/domain_store.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <type_traits>
+
+namespace certq::engine {
+
+class db_worker {
+public:
+    /// Opens the store (migrating it) on the calling thread; throws as domain_store does.
+    explicit db_worker(const std::filesystem::path& database)
+        : store_(std::make_unique<store::domain_store>(database)) {}
+
+    ~db_worker() {
+        pool_.join();
+    }
+
+    /// Runs f(store) on the database thread and resumes the caller on its own executor with
+    /// the result; an exception thrown by f is rethrown in the caller. Callers pass a named
+    /// job (std::move(job)), not a lambda written inside `co_await`: gcc 12 destroys such
+    /// temporaries twice in coroutines.
+    template <class F>
+    auto run(F&& job) -> boost::asio::awaitable<std::invoke_result_t<F&, store::domain_store&>> {
+        using R = std::invoke_result_t<F&, store::domain_store&>;
+        namespace asio = boost::asio;
+        return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
+            [this](auto handler, std::decay_t<F> fn) {
+                auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+                asio::post(pool_, [this, handler = std::move(handler), fn = std::move(fn),
+                                   work = std::move(work)]() mutable {
+                    std::exception_ptr error;
+                    R value{};
+                    try {
+                        value = fn(*store_);
+                    } catch (...) {
+                        error = std::current_exception();
+                    }
+                    auto ex = work.get_executor();
+                    asio::post(ex, [handler = std::move(handler), error,
+                                    value = std::move(value)]() mutable {
+                        std::move(handler)(error, std::move(value));
+                    });
+                });
+            },
+            asio::use_awaitable, std::forward<F>(job));
+    }
+
+private:
+    std::unique_ptr<store::domain_store> store_;
+    boost::asio::thread_pool pool_{1};
+};
+
+} // namespace certq::engine

@@ -1,0 +1,281 @@
+#include "engine/scheduler.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+namespace certq::engine {
+
+namespace asio = boost::asio;
+using store::domain_change;
+using store::domain_row;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_ids_per_list = 100;
+constexpr auto db_pause = std::chrono::seconds{1};
+
+bool needs_api(action a) {
+    return a == action::send_request || a == action::lookup_by_name || a == action::read_status;
+}
+
+// What a failed call means for the row. Credentials and paths that Azion rejects (401, 403,
+// 404 on a collection) are the operator's to fix, not the row's: they are retried like an
+// outage instead of failing every row in the queue.
+event failure_event(const boost::system::error_code& ec, const azion::diagnostics& diag) {
+    if (ec == azion::error::client_error && diag.http_status != 401 && diag.http_status != 403)
+        return request_refused{diag};
+    return call_failed{diag};
+}
+
+// Jobs for the database thread (see db_worker::run).
+struct apply_job {
+    std::vector<domain_change> changes;
+    store::durability durability;
+    std::vector<std::int64_t> operator()(store::domain_store& s) const { return s.apply(changes, durability); }
+};
+
+struct due_job {
+    wall_time at;
+    std::size_t room;
+    std::unordered_set<std::int64_t> busy;
+    std::vector<domain_row> operator()(store::domain_store& s) const { return s.due(at, room, busy); }
+};
+
+struct unfinished_job {
+    std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
+};
+
+void log_spawn_failure(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("internal error in a row task: {}", ex.what());
+    }
+}
+
+} // namespace
+
+scheduler::scheduler(asio::any_io_executor ex, const config& cfg, azion::client& api,
+                     dns_gate& dns, db_worker& db, scheduler_options options)
+    : ex_(ex), api_(api), dns_(dns), db_(db), policy_(policy::from(cfg)), options_(options),
+      wakeup_(ex) {}
+
+moment scheduler::now() {
+    return {wall_now(), std::uniform_real_distribution<double>(0.0, 1.0)(random_)};
+}
+
+void scheduler::stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    spdlog::info("stopping: no new work; {} row(s) in progress", busy_.size());
+    wakeup_.cancel();
+}
+
+void scheduler::release(std::int64_t id) {
+    busy_.erase(id);
+    // When the last scan left due rows behind, a freed place is a reason to look again now.
+    if (backlog_ || (stopping_ && busy_.empty())) wakeup_.cancel();
+}
+
+void scheduler::log_change(const domain_row& before, const domain_row& after) const {
+    if (before.state == after.state) return;
+    spdlog::info("row {} {}: {} -> {}{}{}", after.id, after.hostname, to_string(before.state),
+                 to_string(after.state), after.detail ? ": " : "", after.detail.value_or(""));
+}
+
+asio::awaitable<bool> scheduler::save(std::vector<domain_change> changes,
+                                      store::durability durability) {
+    try {
+        apply_job job{std::move(changes), durability};
+        auto stale = co_await db_.run(std::move(job));
+        // A row changed under us (a user re-queued or edited it): its new state wins.
+        for (auto id : stale) spdlog::info("row {} changed meanwhile; leaving it to its new state", id);
+        co_return stale.empty();
+    } catch (const sqlite::error& e) {
+        spdlog::warn("database write failed, pausing work for {}: {}", format_duration(db_pause),
+                     e.what());
+        db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
+        co_return false;
+    }
+}
+
+asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot& slot) {
+    const auto& row = d.after;
+    switch (d.next) {
+    case action::check_dns: {
+        std::string why;
+        auto names = requested_names(row, why);
+        if (!names) names.emplace();
+        co_return co_await dns_.check(*names);
+    }
+    case action::send_request: {
+        auto r = co_await api_.request_certificate(slot, *d.request);
+        if (r) co_return certificate_seen{std::move(r.value)};
+        co_return failure_event(r.ec, r.diag);
+    }
+    case action::lookup_by_name: {
+        auto r = co_await api_.find_by_name(slot, row.request_name.value_or(""));
+        if (!r) co_return failure_event(r.ec, r.diag);
+        if (r.value.empty()) co_return name_not_found{};
+        if (r.value.size() > 1)
+            spdlog::warn("row {}: {} certificates are named {} at Azion; following the first",
+                         row.id, r.value.size(), *row.request_name);
+        co_return certificate_seen{std::move(r.value.front())};
+    }
+    case action::read_status: {
+        auto r = co_await api_.get_certificate(slot, row.certificate_id.value_or(0));
+        if (r) co_return certificate_seen{std::move(r.value)};
+        if (r.ec == azion::error::not_found) co_return certificate_gone{};
+        co_return call_failed{r.diag};
+    }
+    case action::none: break;
+    }
+    co_return call_failed{};
+}
+
+asio::awaitable<void> scheduler::work_on_row(domain_row row) {
+    const auto id = row.id;
+    auto d = on_due(row, policy_, now());
+    while (true) {
+        azion::client::slot slot;
+        if (needs_api(d.next)) {
+            // The slot comes before the write: a row is committed as `requesting` only when
+            // its POST is next in line, so few rows are ever "maybe sent".
+            if (stopping_) break;
+            slot = co_await api_.acquire_slot();
+            if (!slot || stopping_) break;
+        }
+        if (d.changed) {
+            std::vector<domain_change> change;
+            change.push_back({row.state, row.generation, d.after});
+            if (!co_await save(std::move(change), d.durability)) break;
+            log_change(row, d.after);
+            if (d.after.state != row.state) d.after.state_since = wall_now();
+            row = d.after;
+        }
+        if (d.next == action::none || (stopping_ && !slot)) break;
+        auto ev = co_await perform(d, slot);
+        slot = {};
+        d = on_event(row, ev, policy_, now());
+    }
+    release(id);
+}
+
+asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
+    std::vector<std::int64_t> ids;
+    for (const auto& r : rows) ids.push_back(*r.certificate_id);
+    auto slot = co_await api_.acquire_slot();
+    std::vector<domain_change> changes;
+    std::vector<std::pair<domain_row, domain_row>> moved;
+    auto decide = [&](const domain_row& row, const event& ev) {
+        auto d = on_event(row, ev, policy_, now());
+        if (!d.changed) return;
+        changes.push_back({row.state, row.generation, d.after});
+        moved.emplace_back(row, d.after);
+    };
+    if (slot && !stopping_) {
+        auto listed = co_await api_.list_certificates(slot, ids);
+        std::map<std::int64_t, azion::certificate> by_id;
+        for (auto& c : listed.value) by_id.emplace(c.id, std::move(c));
+        for (const auto& row : rows) {
+            if (!listed) {
+                decide(row, call_failed{listed.diag});
+                continue;
+            }
+            if (auto it = by_id.find(*row.certificate_id); it != by_id.end()) {
+                decide(row, certificate_seen{it->second});
+                continue;
+            }
+            // Not in the list: ask for it alone, so only a definite 404 ends the row.
+            auto one = co_await api_.get_certificate(slot, *row.certificate_id);
+            if (one) decide(row, certificate_seen{std::move(one.value)});
+            else if (one.ec == azion::error::not_found) decide(row, certificate_gone{});
+            else decide(row, call_failed{one.diag});
+        }
+    }
+    slot = {};
+    if (co_await save(std::move(changes), store::durability::normal))
+        for (const auto& [before, after] : moved) log_change(before, after);
+    for (const auto& r : rows) release(r.id);
+}
+
+asio::awaitable<void> scheduler::scan() {
+    if (std::chrono::steady_clock::now() < db_paused_until_) co_return;
+    const auto room = options_.max_rows_in_progress > busy_.size()
+                          ? options_.max_rows_in_progress - busy_.size()
+                          : 0;
+    if (room == 0) {
+        backlog_ = true;
+        co_return;
+    }
+    std::vector<domain_row> rows;
+    try {
+        due_job job{wall_now(), room, busy_};
+        rows = co_await db_.run(std::move(job));
+    } catch (const sqlite::error& e) {
+        spdlog::warn("database read failed, pausing work for {}: {}", format_duration(db_pause),
+                     e.what());
+        db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
+        co_return;
+    }
+    backlog_ = rows.size() == room;
+    std::vector<domain_row> to_poll;
+    const auto flush_polls = [&] {
+        if (to_poll.empty()) return;
+        asio::co_spawn(ex_, poll_batch(std::move(to_poll)), log_spawn_failure);
+        to_poll.clear();
+    };
+    for (auto& row : rows) {
+        busy_.insert(row.id);
+        if (row.state == domain_state::pending && row.certificate_id) {
+            to_poll.push_back(std::move(row));
+            if (to_poll.size() == max_ids_per_list) flush_polls();
+        } else {
+            asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
+        }
+    }
+    flush_polls();
+}
+
+asio::awaitable<void> scheduler::run() {
+    while (!stopping_) {
+        co_await scan();
+        if (options_.exit_when_done && busy_.empty()) {
+            std::int64_t left = -1;
+            try {
+                unfinished_job job;
+                left = co_await db_.run(std::move(job));
+            } catch (const sqlite::error& e) {
+                spdlog::warn("database read failed: {}", e.what());
+            }
+            if (left == 0) {
+                spdlog::info("every row is in a terminal state; exiting");
+                break;
+            }
+        }
+        wakeup_.expires_after(options_.scan_interval);
+        co_await wakeup_.async_wait(use_nothrow);
+    }
+    stopping_ = true;
+    // Calls under way may finish within the grace period; then they are cut, and the rows
+    // they leave in `requesting` are reconciled by name on the next start.
+    const auto deadline = std::chrono::steady_clock::now() + options_.grace;
+    while (!busy_.empty() && std::chrono::steady_clock::now() < deadline) {
+        wakeup_.expires_at(std::min(deadline, std::chrono::steady_clock::now() +
+                                                  std::chrono::milliseconds{100}));
+        co_await wakeup_.async_wait(use_nothrow);
+    }
+    api_.shutdown();
+    while (!busy_.empty()) {
+        wakeup_.expires_after(std::chrono::milliseconds{20});
+        co_await wakeup_.async_wait(use_nothrow);
+    }
+}
+
+} // namespace certq::engine

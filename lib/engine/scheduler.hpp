@@ -1,0 +1,75 @@
+#pragma once
+// Drives the state machine on the Asio loop: finds due rows, performs what the state machine
+// decides (DNS stage, API calls, writes), and feeds the outcomes back. Single-threaded on its
+// executor; the database runs on db_worker's thread.
+
+#include "azion/client.hpp"
+#include "engine/db_worker.hpp"
+#include "engine/dns_gate.hpp"
+#include "engine/state_machine.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <unordered_set>
+
+namespace certq::engine {
+
+struct scheduler_options {
+    /// Finish (run() returns) once every row is in a terminal state.
+    bool exit_when_done = false;
+    /// How often the table is looked at for new or due rows; a row inserted by a user is
+    /// picked up within this time.
+    std::chrono::milliseconds scan_interval{250};
+    /// After stop(), how long calls already under way may take before they are cut.
+    std::chrono::milliseconds grace{std::chrono::seconds{10}};
+    /// Rows being worked on at once (waiting for DNS, a slot, a token, or an answer).
+    std::size_t max_rows_in_progress = 512;
+};
+
+class scheduler {
+public:
+    scheduler(boost::asio::any_io_executor ex, const config& cfg, azion::client& api,
+              dns_gate& dns, db_worker& db, scheduler_options options);
+
+    /// Runs until stop() (after the grace period) or, with exit_when_done, until every row is
+    /// terminal. Returns normally in both cases; database trouble is logged and waited out.
+    boost::asio::awaitable<void> run();
+
+    /// Stops taking work: rows not yet sent stay as they are, calls under way may finish
+    /// within the grace period. Call on the scheduler's executor.
+    void stop();
+
+    bool stopping() const { return stopping_; }
+
+private:
+    boost::asio::awaitable<void> scan();
+    boost::asio::awaitable<void> work_on_row(store::domain_row row);
+    boost::asio::awaitable<void> poll_batch(std::vector<store::domain_row> rows);
+    boost::asio::awaitable<event> perform(const decision& d, azion::client::slot& slot);
+    /// Writes decisions; returns false if the database refused (the row is then left as it
+    /// was stored and comes back when due).
+    boost::asio::awaitable<bool> save(std::vector<store::domain_change> changes,
+                                      store::durability durability);
+    void log_change(const store::domain_row& before, const store::domain_row& after) const;
+    moment now();
+    void release(std::int64_t id);
+
+    boost::asio::any_io_executor ex_;
+    azion::client& api_;
+    dns_gate& dns_;
+    db_worker& db_;
+    policy policy_;
+    scheduler_options options_;
+    boost::asio::steady_timer wakeup_;
+    std::unordered_set<std::int64_t> busy_; // rows being worked on
+    std::mt19937_64 random_{std::random_device{}()};
+    bool stopping_ = false;
+    bool backlog_ = false; // the last scan was cut by max_rows_in_progress
+    std::chrono::steady_clock::time_point db_paused_until_{};
+};
+
+} // namespace certq::engine

@@ -1,0 +1,275 @@
+#include "engine/state_machine.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace certq::engine {
+namespace {
+
+using std::chrono::milliseconds;
+using store::domain_row;
+
+constexpr std::size_t max_certificate_name = 250;
+
+std::string trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    const auto last = text.find_last_not_of(" \t\r\n");
+    return std::string(text.substr(first, last - first + 1));
+}
+
+std::string normalise(std::string_view name) {
+    std::string out = trim(name);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    });
+    if (!out.empty() && out.back() == '.') out.pop_back();
+    return out;
+}
+
+decision unchanged(const domain_row& row) {
+    decision d;
+    d.after = row;
+    return d;
+}
+
+decision moved(const domain_row& row, domain_state to, std::optional<std::string> detail) {
+    decision d;
+    d.after = row;
+    d.after.state = to;
+    d.after.detail = std::move(detail);
+    d.after.next_attempt_at.reset();
+    d.changed = true;
+    return d;
+}
+
+// The row asks for a (new) request: committed durably before the POST leaves, with the name
+// the certificate will have at Azion, so a crash can always be reconciled by name.
+decision send(const domain_row& row, const policy& p) {
+    std::string why;
+    auto names = requested_names(row, why);
+    if (!names) return moved(row, domain_state::invalid, why);
+    auto d = moved(row, domain_state::requesting, std::nullopt);
+    d.after.request_name = certificate_name_for(row);
+    d.after.attempts = row.attempts + 1;
+    d.durability = store::durability::full;
+    d.next = action::send_request;
+    azion::certificate_request req;
+    req.name = *d.after.request_name;
+    req.common_name = names->front();
+    req.alternative_names.assign(names->begin() + 1, names->end());
+    req.challenge = p.certificate.challenge;
+    req.authority = p.certificate.authority;
+    req.key_algorithm = p.certificate.key_algorithm;
+    d.request = std::move(req);
+    return d;
+}
+
+std::optional<std::string> azion_detail(const azion::certificate& c) {
+    if (c.status_detail.empty()) return std::nullopt;
+    return c.status_detail;
+}
+
+wall_time poll_time(const domain_row& row, const policy& p, const moment& m) {
+    // ±10 % so rows accepted together do not stay in lockstep.
+    auto delay = backoff_delay(p.poll, row.polls);
+    delay = milliseconds{static_cast<milliseconds::rep>(
+        static_cast<double>(delay.count()) * (0.9 + 0.2 * m.jitter))};
+    return m.now + delay;
+}
+
+// The certificate as Azion shows it now decides the row's state.
+decision follow(const domain_row& row, const azion::certificate& c, const policy& p,
+                const moment& m) {
+    switch (c.kind()) {
+    case azion::certificate_status::active: {
+        auto d = moved(row, domain_state::active, std::nullopt);
+        d.after.certificate_id = c.id;
+        d.after.validity = c.validity;
+        return d;
+    }
+    case azion::certificate_status::failed: {
+        auto d = moved(row, domain_state::failed,
+                       "Azion failed certificate " + std::to_string(c.id) + ": " +
+                           (c.status_detail.empty() ? std::string("no reason given")
+                                                    : c.status_detail));
+        d.after.certificate_id = c.id;
+        return d;
+    }
+    case azion::certificate_status::pending: break;
+    }
+    const bool first_sight = row.state != domain_state::pending;
+    auto d = first_sight ? moved(row, domain_state::pending, azion_detail(c)) : unchanged(row);
+    d.after.certificate_id = c.id;
+    d.after.detail = azion_detail(c);
+    d.after.polls = first_sight ? 0 : row.polls + 1;
+    if (!first_sight && m.now - row.state_since >= p.poll.give_up_after) {
+        auto failed = moved(row, domain_state::failed,
+                            "still " + (c.status.empty() ? std::string("pending") : c.status) +
+                                " at Azion after " + format_duration(p.poll.give_up_after) +
+                                (c.status_detail.empty() ? "" : ": " + c.status_detail));
+        failed.after.certificate_id = c.id;
+        return failed;
+    }
+    d.after.next_attempt_at = poll_time(d.after, p, m);
+    d.changed = true;
+    return d;
+}
+
+decision retry_later(const domain_row& row, const azion::diagnostics& diag, const policy& p,
+                     const moment& m) {
+    auto d = unchanged(row);
+    // Full jitter: a crowd of rows that failed together comes back spread over the window.
+    const int n = std::max(row.state == domain_state::requesting ? row.attempts - 1 : row.polls, 0);
+    auto delay = milliseconds{static_cast<milliseconds::rep>(
+        static_cast<double>(backoff_delay(p.retry, n).count()) * m.jitter)};
+    if (diag.retry_after) delay = std::max(delay, *diag.retry_after);
+    d.after.next_attempt_at = m.now + std::max(delay, milliseconds{100});
+    d.after.detail = "retrying in " + format_duration(delay) + " after " + diag.summary();
+    d.changed = true;
+    return d;
+}
+
+} // namespace
+
+policy policy::from(const config& cfg) {
+    policy p;
+    p.certificate = cfg.certificate;
+    p.poll = cfg.poll;
+    return p;
+}
+
+milliseconds backoff_delay(const backoff_config& b, int n) {
+    auto delay = b.first;
+    for (int i = 0; i < n && delay < b.max; ++i) delay *= 2;
+    return std::min(delay, b.max);
+}
+
+std::optional<std::vector<std::string>> requested_names(const domain_row& row, std::string& why) {
+    std::vector<std::string> names;
+    auto common = normalise(row.hostname);
+    if (common.empty()) {
+        why = "hostname is empty";
+        return std::nullopt;
+    }
+    names.push_back(std::move(common));
+    const std::string raw = row.alternative_names.value_or("");
+    if (!raw.empty()) {
+        boost::system::error_code ec;
+        auto parsed = boost::json::parse(raw, ec);
+        if (ec || !parsed.is_array()) {
+            why = "alternative_names is not a JSON array of hostnames";
+            return std::nullopt;
+        }
+        for (const auto& item : parsed.get_array()) {
+            if (!item.is_string()) {
+                why = "alternative_names is not a JSON array of hostnames";
+                return std::nullopt;
+            }
+            auto name = normalise(item.get_string());
+            if (name.empty()) {
+                why = "alternative_names holds an empty name";
+                return std::nullopt;
+            }
+            if (std::find(names.begin(), names.end(), name) == names.end())
+                names.push_back(std::move(name));
+        }
+    }
+    return names;
+}
+
+std::string certificate_name_for(const domain_row& row) {
+    std::string base = trim(row.certificate_name.value_or(""));
+    if (base.empty()) base = "certq-" + std::to_string(row.id) + "-" + normalise(row.hostname);
+    const std::string suffix = row.generation > 0 ? "-r" + std::to_string(row.generation) : "";
+    if (base.size() + suffix.size() > max_certificate_name)
+        base.resize(max_certificate_name - suffix.size());
+    return base + suffix;
+}
+
+decision on_due(const domain_row& row, const policy& p, const moment& m) {
+    (void)m;
+    switch (row.state) {
+    case domain_state::queued:
+    case domain_state::dns_waiting:
+    case domain_state::throttled: {
+        std::string why;
+        if (!requested_names(row, why)) return moved(row, domain_state::invalid, why);
+        auto d = unchanged(row);
+        d.next = action::check_dns;
+        return d;
+    }
+    case domain_state::requesting:
+    case domain_state::pending: {
+        auto d = unchanged(row);
+        if (row.state == domain_state::pending && row.certificate_id) {
+            d.next = action::read_status;
+            return d;
+        }
+        // A POST may have reached Azion without its answer reaching us (a crash, a timeout):
+        // look the name up before sending again. (A pending row without an id was edited by
+        // hand; its name is the way back to its certificate too.)
+        if (row.attempts > 0 && row.request_name) {
+            d.next = action::lookup_by_name;
+            return d;
+        }
+        return send(row, p);
+    }
+    default: return unchanged(row);
+    }
+}
+
+decision on_event(const domain_row& row, const event& e, const policy& p, const moment& m) {
+    return std::visit(
+        [&](const auto& ev) -> decision {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, dns_verdict>) {
+                switch (ev.result) {
+                case dns_verdict::outcome::points: return send(row, p);
+                case dns_verdict::outcome::not_yet:
+                case dns_verdict::outcome::inconclusive: {
+                    // The DNS stage's own issue fills in backoff and give-up; until then a
+                    // row that does not point waits and is looked at again.
+                    auto d = row.state == domain_state::dns_waiting
+                                 ? unchanged(row)
+                                 : moved(row, domain_state::dns_waiting, ev.detail);
+                    d.after.detail = ev.detail;
+                    d.after.next_attempt_at = m.now + backoff_delay(p.retry, 0);
+                    d.changed = true;
+                    return d;
+                }
+                }
+                return unchanged(row);
+            } else if constexpr (std::is_same_v<T, certificate_seen>) {
+                return follow(row, ev.certificate, p, m);
+            } else if constexpr (std::is_same_v<T, name_not_found>) {
+                if (row.state == domain_state::requesting || !row.certificate_id) return send(row, p);
+                return unchanged(row);
+            } else if constexpr (std::is_same_v<T, request_refused>) {
+                if (ev.diag.existing_certificate) {
+                    // Azion already holds a certificate for these names: follow it, as
+                    // Azion's own console does, instead of failing the row.
+                    auto d = moved(row, domain_state::pending,
+                                   "adopted existing certificate " +
+                                       std::to_string(*ev.diag.existing_certificate) + " (" +
+                                       ev.diag.summary() + ")");
+                    d.after.certificate_id = ev.diag.existing_certificate;
+                    d.after.polls = 0;
+                    d.after.next_attempt_at = m.now;
+                    return d;
+                }
+                return moved(row, domain_state::failed, "Azion refused the request: " + ev.diag.summary());
+            } else if constexpr (std::is_same_v<T, call_failed>) {
+                return retry_later(row, ev.diag, p, m);
+            } else if constexpr (std::is_same_v<T, certificate_gone>) {
+                return moved(row, domain_state::failed,
+                             "certificate " +
+                                 (row.certificate_id ? std::to_string(*row.certificate_id) : std::string("?")) +
+                                 " no longer exists at Azion");
+            }
+        },
+        e);
+}
+
+} // namespace certq::engine

@@ -1,0 +1,110 @@
+#pragma once
+// The life of one row as a pure function: (row, event, policy, now) -> decision. No I/O, no
+// clock, no randomness of its own: the scheduler feeds it what happened and performs what it
+// decides, and tests drive it directly.
+//
+//   queued ─► (dns) ─► requesting ─► pending ─► active
+//                         │             └─────► failed
+//                         └─ final 4xx ───────► failed
+
+#include "azion/error.hpp"
+#include "azion/types.hpp"
+#include "config/config.hpp"
+#include "store/domain_store.hpp"
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace certq::engine {
+
+struct policy {
+    certificate_config certificate;
+    backoff_config poll{std::chrono::seconds{30}, std::chrono::minutes{15},
+                        std::chrono::hours{168}};
+    /// Backoff for retryable API failures (429, 5xx, timeouts); give_up_after is unused:
+    /// a request is retried until it gets an answer.
+    backoff_config retry{std::chrono::seconds{1}, std::chrono::minutes{5}, std::chrono::hours{0}};
+
+    static policy from(const config& cfg);
+};
+
+/// What the scheduler knows besides the event: the time, and a uniform random number in
+/// [0, 1) for jitter.
+struct moment {
+    wall_time now;
+    double jitter = 0.5;
+};
+
+// ---- events ---------------------------------------------------------------------------------
+
+/// The DNS stage's verdict on every name of the row (the seam for the DNS pre-check).
+struct dns_verdict {
+    enum class outcome { points, not_yet, inconclusive } result = outcome::points;
+    std::string detail; ///< one line per name that does not point, or why it is inconclusive
+};
+
+/// Azion accepted the request (201) or the name lookup found it: the certificate as it is now.
+struct certificate_seen {
+    azion::certificate certificate;
+};
+
+/// A lookup by name after a POST that may have been received found nothing.
+struct name_not_found {};
+
+/// A final refusal (a 4xx other than 429), with Azion's words.
+struct request_refused {
+    azion::diagnostics diag;
+};
+
+/// A retryable failure of any call: 429, 5xx, timeout, reset, malformed answer.
+struct call_failed {
+    azion::diagnostics diag;
+};
+
+/// The certificate the row follows no longer exists at Azion (404).
+struct certificate_gone {};
+
+using event = std::variant<dns_verdict, certificate_seen, name_not_found, request_refused,
+                           call_failed, certificate_gone>;
+
+// ---- decisions ------------------------------------------------------------------------------
+
+enum class action {
+    none,           ///< nothing now; the row is due again at after.next_attempt_at
+    check_dns,      ///< run the DNS stage, then feed dns_verdict
+    send_request,   ///< POST `request`, then feed certificate_seen / request_refused / call_failed
+    lookup_by_name, ///< find after.request_name at Azion, then certificate_seen / name_not_found
+    read_status,    ///< read after.certificate_id, then certificate_seen / certificate_gone
+};
+
+struct decision {
+    store::domain_row after;   ///< the row as it is to be stored
+    bool changed = false;      ///< whether `after` differs from the row and must be written
+    store::durability durability = store::durability::normal;
+    action next = action::none;
+    std::optional<azion::certificate_request> request; ///< with send_request
+};
+
+/// What to do with a row that is due (picked from the queue).
+decision on_due(const store::domain_row& row, const policy& p, const moment& m);
+
+/// What follows from an event about a row.
+decision on_event(const store::domain_row& row, const event& e, const policy& p, const moment& m);
+
+/// The names a row asks for: the common name first, then the alternative names, normalised
+/// (trimmed, lower case, no trailing dot) and without repeats. Sets `why` and returns nullopt
+/// when the row cannot be requested as written.
+std::optional<std::vector<std::string>> requested_names(const store::domain_row& row,
+                                                        std::string& why);
+
+/// The name the certificate has at Azion for this row and generation: the row's
+/// certificate_name or `certq-<id>-<hostname>`, with `-r<generation>` after a re-queue, at
+/// most 250 characters.
+std::string certificate_name_for(const store::domain_row& row);
+
+/// first · 2^n, capped at max.
+std::chrono::milliseconds backoff_delay(const backoff_config& b, int n);
+
+} // namespace certq::engine

@@ -1,0 +1,25 @@
+#include "ratelimit/token_bucket.hpp"
+
+#include <algorithm>
+
+namespace certq {
+
+token_bucket::token_bucket(double rate, int burst) : rate_(rate), burst_(burst) {
+    set_rate(rate, burst);
+}
+
+void token_bucket::set_rate(double rate, int burst) {
+    rate_ = rate;
+    burst_ = std::max(burst, 1);
+    interval_ = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / rate));
+    tolerance_ = interval_ * (burst_ - 1);
+}
+
+token_bucket::clock::time_point token_bucket::reserve(clock::time_point now) {
+    const auto tat = std::max(theoretical_arrival_, now);
+    const auto allowed_at = std::max(now, tat - tolerance_);
+    theoretical_arrival_ = tat + interval_;
+    return allowed_at;
+}
+
+} // namespace certq

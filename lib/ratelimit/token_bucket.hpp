@@ -1,0 +1,36 @@
+#pragma once
+// A token bucket in its GCRA form: each caller reserves the next free slot, so callers are
+// served in order and a crowd of waiters leaves at the configured rate, never in a herd.
+// Pure: time is passed in, nothing sleeps here.
+
+#include <chrono>
+
+namespace certq {
+
+class token_bucket {
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// `rate` tokens per second (> 0), at most `burst` (>= 1) taken at once after idling.
+    token_bucket(double rate, int burst);
+
+    /// Takes one token and returns when it may be used: `now` if one is available, else the
+    /// instant the bucket will have refilled enough. The reservation is held either way.
+    clock::time_point reserve(clock::time_point now);
+
+    /// Changes the rate for reservations from now on (reconfiguration, or slowing down after
+    /// the server pushed back). Reservations already handed out keep their time.
+    void set_rate(double rate, int burst);
+
+    double rate() const { return rate_; }
+    int burst() const { return burst_; }
+
+private:
+    double rate_;
+    int burst_;
+    clock::duration interval_;  // time between tokens
+    clock::duration tolerance_; // how far ahead of the schedule a burst may run
+    clock::time_point theoretical_arrival_{};
+};
+
+} // namespace certq

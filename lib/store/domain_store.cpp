@@ -1,0 +1,130 @@
+#include "store/domain_store.hpp"
+
+#include "store/migrations.hpp"
+
+namespace certq::store {
+namespace {
+
+constexpr const char* row_columns =
+    "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
+    "generation, request_name, attempts, polls, next_attempt_at, state_since, validity";
+
+domain_row read_row(const sqlite::statement& s) {
+    domain_row r;
+    r.id = s.column_int(0);
+    r.hostname = s.column_text(1);
+    r.alternative_names = s.column_optional_text(2);
+    r.certificate_name = s.column_optional_text(3);
+    // The CHECK constraint admits only known words; a tampered file falls back to `failed`
+    // rather than stopping the queue.
+    r.state = parse_state(s.column_text(4)).value_or(domain_state::failed);
+    r.detail = s.column_optional_text(5);
+    r.certificate_id = s.column_optional_int(6);
+    r.generation = s.column_int(7);
+    r.request_name = s.column_optional_text(8);
+    r.attempts = static_cast<int>(s.column_int(9));
+    r.polls = static_cast<int>(s.column_int(10));
+    if (auto at = s.column_optional_int(11)) r.next_attempt_at = from_unix_ms(*at);
+    r.state_since = from_unix_ms(s.column_int(12));
+    r.validity = s.column_optional_text(13);
+    return r;
+}
+
+std::string select_sql(const char* where) {
+    return std::string("SELECT ") + row_columns + " FROM domains " + where;
+}
+
+} // namespace
+
+void configure_connection(sqlite::database& db) {
+    // A user's tool may hold the write lock for a while; this thread waits for it rather than
+    // failing, and the network loop is on another thread meanwhile.
+    sqlite3_busy_timeout(db.handle(), 5000);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
+}
+
+domain_store::domain_store(const std::filesystem::path& path)
+    : db_(path),
+      select_due_((configure_connection(db_), migrate(db_), db_),
+                  select_sql("WHERE state IN ('queued','dns_waiting','throttled','requesting','pending') "
+                             "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
+                             "ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT ?2")),
+      update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
+                   "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
+                   "validity = ?8, "
+                   "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                   "WHERE id = ?9 AND state = ?10 AND generation = ?11") {}
+
+std::vector<domain_row> domain_store::due(wall_time now, std::size_t limit,
+                                          const std::unordered_set<std::int64_t>& busy) {
+    std::vector<domain_row> rows;
+    select_due_.bind(1, to_unix_ms(now));
+    select_due_.bind(2, static_cast<std::int64_t>(limit + busy.size()));
+    while (select_due_.step()) {
+        if (busy.count(select_due_.column_int(0))) continue;
+        rows.push_back(read_row(select_due_));
+        if (rows.size() == limit) break;
+    }
+    select_due_.reset();
+    return rows;
+}
+
+std::vector<std::int64_t> domain_store::apply(std::span<const domain_change> changes,
+                                              durability d) {
+    std::vector<std::int64_t> stale;
+    if (changes.empty()) return stale;
+    // In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL defers that to the
+    // checkpoint. Only the commits that must outlive a power cut pay for the fsync.
+    if (d == durability::full) db_.exec("PRAGMA synchronous = FULL");
+    try {
+        sqlite::transaction tx(db_);
+        for (const auto& c : changes) {
+            const auto& a = c.after;
+            update_.bind(1, to_string(a.state));
+            update_.bind(2, a.detail);
+            update_.bind(3, a.certificate_id);
+            update_.bind(4, a.request_name);
+            update_.bind(5, a.attempts);
+            update_.bind(6, a.polls);
+            if (a.next_attempt_at) update_.bind(7, to_unix_ms(*a.next_attempt_at));
+            else update_.bind_null(7);
+            update_.bind(8, a.validity);
+            update_.bind(9, a.id);
+            update_.bind(10, to_string(c.before_state));
+            update_.bind(11, c.before_generation);
+            update_.run();
+            if (db_.changes() == 0) stale.push_back(a.id);
+        }
+        tx.commit();
+    } catch (...) {
+        if (d == durability::full) db_.exec("PRAGMA synchronous = NORMAL");
+        throw;
+    }
+    if (d == durability::full) db_.exec("PRAGMA synchronous = NORMAL");
+    return stale;
+}
+
+std::optional<domain_row> domain_store::find(std::int64_t id) {
+    auto stmt = db_.prepare(select_sql("WHERE id = ?1"));
+    stmt.bind(1, id);
+    if (!stmt.step()) return std::nullopt;
+    return read_row(stmt);
+}
+
+std::int64_t domain_store::unfinished() {
+    auto stmt = db_.prepare("SELECT count(*) FROM domains WHERE state NOT IN "
+                            "('invalid','dns_failed','active','failed','removed')");
+    return stmt.step() ? stmt.column_int(0) : 0;
+}
+
+std::map<domain_state, std::int64_t> domain_store::counts() {
+    std::map<domain_state, std::int64_t> out;
+    auto stmt = db_.prepare("SELECT state, count(*) FROM domains GROUP BY state");
+    while (stmt.step())
+        if (auto s = parse_state(stmt.column_text(0))) out[*s] = stmt.column_int(1);
+    return out;
+}
+
+} // namespace certq::store

@@ -1,0 +1,85 @@
+#pragma once
+// The daemon's view of the `domains` table: what is due, and writing back what the engine
+// decided. Synchronous and single-threaded: the engine runs it on its own database thread so a
+// locked database never blocks the network loop.
+
+#include "store/sqlite.hpp"
+#include "store/state.hpp"
+#include "util/time.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace certq::store {
+
+/// One row of `domains` as the engine sees it. Text columns are read as text whatever a user
+/// stored in them; validating them is the engine's job.
+struct domain_row {
+    std::int64_t id = 0;
+    std::string hostname;
+    std::optional<std::string> alternative_names; // raw JSON text as stored
+    std::optional<std::string> certificate_name;
+    domain_state state = domain_state::queued;
+    std::optional<std::string> detail;
+    std::optional<std::int64_t> certificate_id;
+    std::int64_t generation = 0;
+    std::optional<std::string> request_name;
+    int attempts = 0;
+    int polls = 0;
+    std::optional<wall_time> next_attempt_at;
+    wall_time state_since{};
+    std::optional<std::string> validity;
+};
+
+/// A decided change of one row: `after` replaces the daemon-owned columns, provided the row is
+/// still in `before_state` and `before_generation` (a user may have re-queued it meanwhile).
+struct domain_change {
+    domain_state before_state;
+    std::int64_t before_generation;
+    domain_row after;
+};
+
+enum class durability {
+    normal, ///< survives a crash of the process (WAL, synchronous=NORMAL)
+    full,   ///< survives a power cut: fsync before returning (used for `requesting`)
+};
+
+class domain_store {
+public:
+    /// Opens or creates the database, sets WAL mode and applies pending migrations.
+    /// Throws sqlite::error or std::runtime_error (database newer than this binary).
+    explicit domain_store(const std::filesystem::path& path);
+
+    /// Rows in a working state whose next attempt is due, oldest due first, skipping `busy`.
+    std::vector<domain_row> due(wall_time now, std::size_t limit,
+                                const std::unordered_set<std::int64_t>& busy);
+
+    /// Writes the changes in one transaction. Returns the ids whose row had moved on (stale
+    /// decisions, left unwritten).
+    std::vector<std::int64_t> apply(std::span<const domain_change> changes, durability d);
+
+    std::optional<domain_row> find(std::int64_t id);
+
+    /// Rows not in a terminal state.
+    std::int64_t unfinished();
+
+    std::map<domain_state, std::int64_t> counts();
+
+    sqlite::database& db() { return db_; }
+
+private:
+    sqlite::database db_;
+    sqlite::statement select_due_;
+    sqlite::statement update_;
+};
+
+/// Opens a connection for tools and tests, with the same pragmas as the daemon's.
+void configure_connection(sqlite::database& db);
+
+} // namespace certq::store

@@ -1,0 +1,199 @@
+#include "harness.hpp"
+
+#include "store/domain_store.hpp"
+#include "test_pki.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace certq::testing {
+
+scratch_dir::scratch_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "certq-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+}
+
+scratch_dir::~scratch_dir() {
+    if (std::getenv("CERTQ_KEEP_TEST_DIRS")) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+              std::chrono::milliseconds every) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        if (condition()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(every);
+    }
+}
+
+process::process(const std::vector<std::string>& argv,
+                 const std::map<std::string, std::string>& env, const std::filesystem::path& output)
+    : output_(output) {
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) {
+        std::string entry(*e);
+        const auto key = entry.substr(0, entry.find('='));
+        if (!env.count(key)) env_strings.push_back(entry);
+    }
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> args, envp;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+}
+
+process::~process() {
+    if (running()) {
+        ::kill(pid_, SIGKILL);
+        wait(std::chrono::seconds{10});
+    }
+}
+
+void process::signal(int signo) const { ::kill(pid_, signo); }
+
+bool process::running() {
+    if (status_) return false;
+    int raw = 0;
+    const pid_t r = ::waitpid(pid_, &raw, WNOHANG);
+    if (r == pid_) {
+        status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+        return false;
+    }
+    return r == 0;
+}
+
+std::optional<int> process::wait(std::chrono::milliseconds timeout) {
+    wait_for([this] { return !running(); }, timeout, std::chrono::milliseconds{20});
+    return status_;
+}
+
+std::string process::output() const {
+    std::ifstream in(output_);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+environment::environment(sim::sim_options options, daemon_settings settings)
+    : sim_(std::move(options)) {
+    sim_.start();
+    sim::write_file(dir_ / "ca.pem", sim_.ca_pem());
+    database_ = dir_ / "certq.db";
+    config_ = dir_ / "certqd.yaml";
+    write_config(settings);
+    // Create the schema the way certqd does, so tests can insert before the daemon starts.
+    store::domain_store create(database_);
+}
+
+environment::~environment() { sim_.stop(); }
+
+void environment::write_config(const daemon_settings& s) {
+    std::ofstream out(config_, std::ios::trunc);
+    out << "database: " << database_.string() << "\n"
+        << "azion:\n"
+        << "  base_url: " << sim_.base_url() << "\n"
+        << "  ca_file: " << (dir_ / "ca.pem").string() << "\n"
+        << "  timeout: " << s.timeout << "\n"
+        << "  max_in_flight: " << s.max_in_flight << "\n"
+        << "  rate_limit: { requests_per_second: " << s.requests_per_second
+        << ", burst: " << s.burst << " }\n"
+        << "dns: { check: false }\n"
+        << "poll: { first: " << s.poll_first << ", max: " << s.poll_max
+        << ", give_up_after: " << s.poll_give_up_after << " }\n"
+        << "http: { listen: \"\" }\n"
+        << "log: { level: info }\n"
+        << s.extra_yaml;
+}
+
+std::unique_ptr<process> environment::start_daemon(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{CERTQD_PATH, "--config", config_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto log = dir_ / ("certqd-" + std::to_string(++daemon_runs_) + ".log");
+    return std::make_unique<process>(argv, std::map<std::string, std::string>{{"AZION_TOKEN", "sim-token"}},
+                                     log);
+}
+
+sqlite::database& environment::db() {
+    if (!db_) {
+        db_ = std::make_unique<sqlite::database>(database_);
+        store::configure_connection(*db_);
+    }
+    return *db_;
+}
+
+std::string environment::state_of(const std::string& hostname) {
+    auto stmt = db().prepare("SELECT state FROM domains WHERE hostname = ?1");
+    stmt.bind(1, hostname);
+    return stmt.step() ? stmt.column_text(0) : std::string("(no row)");
+}
+
+std::map<std::string, std::int64_t> environment::counts_by_state() {
+    std::map<std::string, std::int64_t> out;
+    auto stmt = db().prepare("SELECT state, count(*) FROM domains GROUP BY state");
+    while (stmt.step()) out[stmt.column_text(0)] = stmt.column_int(1);
+    return out;
+}
+
+std::int64_t environment::count(const std::string& sql) {
+    auto stmt = db().prepare(sql);
+    return stmt.step() ? stmt.column_int(0) : -1;
+}
+
+std::string check_transitions(sqlite::database& db) {
+    std::map<std::int64_t, std::string> state_of_row;
+    {
+        auto rows = db.prepare("SELECT id, state FROM domains");
+        while (rows.step()) state_of_row[rows.column_int(0)] = rows.column_text(1);
+    }
+    std::map<std::int64_t, std::optional<std::string>> last;
+    auto t = db.prepare("SELECT id, domain_id, from_state, to_state FROM transitions ORDER BY id");
+    while (t.step()) {
+        const auto id = t.column_int(0);
+        const auto row = t.column_int(1);
+        const auto from = t.column_optional_text(2);
+        const auto to = t.column_text(3);
+        auto it = last.find(row);
+        if (it == last.end()) {
+            if (from) return "row " + std::to_string(row) + ": first transition " + std::to_string(id) + " starts from " + *from;
+        } else if (from != it->second) {
+            return "row " + std::to_string(row) + ": transition " + std::to_string(id) + " starts from " +
+                   from.value_or("NULL") + " but the previous ended in " + it->second.value_or("NULL");
+        }
+        last[row] = to;
+    }
+    for (const auto& [row, state] : state_of_row) {
+        auto it = last.find(row);
+        if (it == last.end()) return "row " + std::to_string(row) + " has no transitions";
+        if (it->second != state)
+            return "row " + std::to_string(row) + " is " + state + " but its last transition is to " +
+                   it->second.value_or("NULL");
+    }
+    return "";
+}
+
+} // namespace certq::testing

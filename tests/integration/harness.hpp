@@ -1,0 +1,107 @@
+#pragma once
+// What integration tests share: a scratch directory, the real certqd binary as a child process,
+// a SQLite connection to its database, and waiting for conditions under a deadline.
+
+#include "azion_sim.hpp"
+#include "store/sqlite.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace certq::testing {
+
+/// A fresh directory under $TMPDIR, removed at destruction unless CERTQ_KEEP_TEST_DIRS is set.
+class scratch_dir {
+public:
+    scratch_dir();
+    ~scratch_dir();
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+              std::chrono::milliseconds every = std::chrono::milliseconds{50});
+
+/// A child process with its stderr (and stdout) captured to a file.
+class process {
+public:
+    process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+            const std::filesystem::path& output);
+    ~process(); // SIGKILLs a child still running
+    process(const process&) = delete;
+    process& operator=(const process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int signo) const;
+    /// Waits for the exit; the exit status, or 128+signal. nullopt on timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    bool running();
+    std::string output() const;
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    std::filesystem::path output_;
+};
+
+/// Settings a test may change before writing certqd's configuration.
+struct daemon_settings {
+    double requests_per_second = 50;
+    int burst = 1;
+    int max_in_flight = 8;
+    std::string poll_first = "500ms";
+    std::string poll_max = "2s";
+    std::string poll_give_up_after = "1h";
+    std::string timeout = "10s";
+    std::string extra_yaml; // appended verbatim
+};
+
+/// A simulator, a database file and a config for certqd, in one scratch directory.
+class environment {
+public:
+    explicit environment(sim::sim_options options = {}, daemon_settings settings = {});
+    ~environment();
+
+    sim::azion_simulator& sim() { return sim_; }
+    const std::filesystem::path& config_path() const { return config_; }
+    const std::filesystem::path& database_path() const { return database_; }
+    const scratch_dir& dir() const { return dir_; }
+
+    /// Writes (again) certqd.yaml from the settings.
+    void write_config(const daemon_settings& settings);
+
+    /// Starts certqd with these extra arguments; AZION_TOKEN is the simulator's token.
+    std::unique_ptr<process> start_daemon(const std::vector<std::string>& args = {});
+
+    /// A connection to the database, as a user's tool would open one. The schema is created
+    /// by opening the store once (certqd does the same at start).
+    sqlite::database& db();
+
+    std::string state_of(const std::string& hostname);
+    std::map<std::string, std::int64_t> counts_by_state();
+    std::int64_t count(const std::string& sql);
+
+private:
+    scratch_dir dir_;
+    sim::azion_simulator sim_;
+    std::filesystem::path config_;
+    std::filesystem::path database_;
+    std::unique_ptr<sqlite::database> db_;
+    int daemon_runs_ = 0;
+};
+
+/// Checks the transitions table: every row's chain starts with from_state NULL, each
+/// from_state equals the previous to_state, and the last to_state is the row's state.
+/// Returns a description of the first breach, or "" when all chains are whole.
+std::string check_transitions(sqlite::database& db);
+
+} // namespace certq::testing

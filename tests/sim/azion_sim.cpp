@@ -1,0 +1,469 @@
+#include "azion_sim.hpp"
+
+#include "test_pki.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+#include <boost/url.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+namespace certq::sim {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr const char* prefixes[] = {"/v4/workspace/tls/certificates",
+                                    "/v4/digital_certificates/certificates"};
+
+json::object error_body(unsigned status, const std::string& code, const std::string& title,
+                        const std::string& detail, const std::string& pointer = {}) {
+    json::object e{{"status", std::to_string(status)}, {"code", code}, {"title", title},
+                   {"detail", detail}};
+    if (!pointer.empty()) e["source"] = json::object{{"pointer", pointer}};
+    return json::object{{"errors", json::array{json::value(e)}}};
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::string azion_time(std::chrono::system_clock::time_point t) {
+    // Azion writes times as "2028-03-24 20:09:00-03:00"; the simulator answers in UTC.
+    const auto secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S+00:00", &tm);
+    return buf;
+}
+
+// The schema's pattern for common_name: a DNS name, optionally with a leading "*.".
+bool valid_dns_name(const std::string& name) {
+    static const std::regex pattern(
+        R"(^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$)",
+        std::regex::icase);
+    return name.size() <= 253 && std::regex_match(name, pattern);
+}
+
+} // namespace
+
+std::string failure_text(const std::string& name) {
+    return "An error has occurred while issuing the requested certificate. Please verify the "
+           "following domains CNAME: " +
+           name;
+}
+
+struct azion_simulator::impl {
+    explicit impl(sim_options o) : options(std::move(o)), pki(make_test_pki()) {
+        tls.use_certificate_chain(asio::buffer(pki.server_cert_pem));
+        tls.use_private_key(asio::buffer(pki.server_key_pem), ssl::context::pem);
+        tokens = options.rate_burst;
+    }
+
+    sim_options options;
+    test_pki pki;
+    asio::io_context ioc{1};
+    ssl::context tls{ssl::context::tls_server};
+    std::optional<tcp::acceptor> acceptor;
+    std::thread thread;
+    unsigned short port = 0;
+
+    mutable std::mutex mutex; // guards what tests read: log and certificates
+    std::vector<recorded_request> log;
+    std::map<std::int64_t, sim_certificate> certs;
+    std::int64_t next_id = 103000;
+
+    double tokens = 0;
+    steady::time_point refilled = steady::now();
+
+    // Server-side limit: a bucket refilled continuously; an empty bucket answers 429 with the
+    // whole seconds until a token is back.
+    std::optional<long> throttle(steady::time_point now) {
+        if (options.rate_limit <= 0) return std::nullopt;
+        const double elapsed = std::chrono::duration<double>(now - refilled).count();
+        tokens = std::min<double>(options.rate_burst, tokens + elapsed * options.rate_limit);
+        refilled = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return std::nullopt;
+        }
+        return static_cast<long>(std::ceil((1 - tokens) / options.rate_limit));
+    }
+
+    std::string status_of(const sim_certificate& c, steady::time_point now) const {
+        const auto age = now - c.created;
+        if (age >= options.issue_delay) return c.failing_name ? "failed" : "active";
+        if (age >= options.issue_delay / 2) return "challenge_verification";
+        return "pending";
+    }
+
+    json::object to_json(const sim_certificate& c, steady::time_point now,
+                         const std::optional<std::set<std::string>>& fields,
+                         bool capital_pending = false) const {
+        auto status = status_of(c, now);
+        const bool active = status == "active";
+        json::array subject;
+        subject.emplace_back(c.common_name);
+        for (const auto& n : c.alternative_names) subject.emplace_back(n);
+        const auto wall_created = std::chrono::system_clock::now() -
+                                  std::chrono::duration_cast<std::chrono::system_clock::duration>(now - c.created);
+        json::object o{
+            {"id", c.id},
+            {"name", c.name},
+            {"certificate", nullptr},
+            {"issuer", active ? json::value("R11") : json::value(nullptr)},
+            {"subject_name", subject},
+            {"validity", active ? json::value(azion_time(wall_created + std::chrono::hours{24 * 90}))
+                                : json::value(nullptr)},
+            {"type", "certificate"},
+            {"managed", true},
+            {"status", status == "pending" && capital_pending ? "Pending" : status},
+            {"status_detail", c.failing_name && status == "failed" ? failure_text(*c.failing_name) : ""},
+            {"csr", nullptr},
+            {"challenge", "http"},
+            {"authority", "lets_encrypt"},
+            {"key_algorithm", "ecc_384"},
+            {"active", active},
+            {"product_version", "1.0"},
+            {"last_editor", "certq-sim"},
+            {"last_modified", azion_time(std::chrono::system_clock::now())},
+            {"renewed_at", nullptr},
+        };
+        if (!fields) return o;
+        json::object filtered;
+        for (const auto& [k, v] : o)
+            if (fields->count(std::string(k))) filtered[k] = v;
+        return filtered;
+    }
+
+    using response = http::response<http::string_body>;
+
+    response reply(unsigned status, const json::value& body, unsigned version, bool keep_alive) {
+        response res{static_cast<http::status>(status), version};
+        res.set(http::field::server, "certq-azion-sim");
+        res.set(http::field::content_type, "application/json");
+        res.body() = json::serialize(body);
+        res.keep_alive(keep_alive);
+        res.prepare_payload();
+        return res;
+    }
+
+    response handle(const http::request<http::string_body>& req) {
+        const auto now = steady::now();
+        const unsigned v = req.version();
+        const bool ka = req.keep_alive();
+        std::lock_guard lock(mutex);
+        auto respond = [&](unsigned status, const json::value& body) {
+            auto res = reply(status, body, v, ka);
+            log.back().status = status;
+            log.back().response_body = res.body();
+            return res;
+        };
+        log.push_back({now, std::chrono::system_clock::now(), std::string(req.method_string()),
+                       std::string(req.target()), req.body(),
+                       std::string(req[http::field::authorization]), 0, {}});
+
+        if (auto wait = throttle(now)) {
+            auto res = respond(429, error_body(429, "10010", "Throttled", "Request was throttled."));
+            res.set(http::field::retry_after, std::to_string(*wait));
+            return res;
+        }
+        if (req[http::field::authorization] != "Token " + options.token)
+            return respond(401, error_body(401, "10001", "Unauthorized",
+                                           "Authentication credentials were not provided."));
+
+        auto parsed = boost::urls::parse_origin_form(req.target());
+        if (!parsed) return respond(400, error_body(400, "10000", "Bad Request", "bad target"));
+        const std::string path(parsed->path());
+        std::string rest;
+        bool known = false;
+        for (const char* prefix : prefixes) {
+            if (path.rfind(prefix, 0) == 0) {
+                rest = path.substr(std::string_view(prefix).size());
+                known = true;
+                break;
+            }
+        }
+        if (!known) return respond(404, error_body(404, "10004", "Not Found", "Not found."));
+        std::map<std::string, std::string> query;
+        for (auto p : parsed->params()) query[std::string(p.key)] = std::string(p.value);
+
+        if (rest == "/request") {
+            if (req.method() != http::verb::post)
+                return respond(405, error_body(405, "10005", "Method Not Allowed", "Method not allowed."));
+            return create(req.body(), now, respond);
+        }
+        if (rest.empty() || rest == "/") {
+            if (req.method() != http::verb::get)
+                return respond(405, error_body(405, "10005", "Method Not Allowed", "Method not allowed."));
+            return list(query, now, respond);
+        }
+        std::int64_t id = 0;
+        try {
+            std::size_t used = 0;
+            id = std::stoll(rest.substr(1), &used);
+            if (used != rest.size() - 1) throw std::invalid_argument("id");
+        } catch (const std::exception&) {
+            return respond(404, error_body(404, "10004", "Not Found", "Not found."));
+        }
+        auto it = certs.find(id);
+        if (it == certs.end() || it->second.deleted)
+            return respond(404, error_body(404, "10004", "Not Found", "No Certificate matches the given query."));
+        if (req.method() == http::verb::get)
+            return respond(200, json::object{{"state", "executed"},
+                                             {"data", to_json(it->second, now, std::nullopt)}});
+        if (req.method() == http::verb::delete_) {
+            it->second.deleted = true;
+            return respond(200, json::object{{"state", "executed"}});
+        }
+        return respond(405, error_body(405, "10005", "Method Not Allowed", "Method not allowed."));
+    }
+
+    template <class Respond> response create(const std::string& body, steady::time_point now, Respond& respond) {
+        boost::system::error_code ec;
+        auto v = json::parse(body, ec);
+        if (ec || !v.is_object())
+            return respond(400, error_body(400, "10000", "Bad Request", "JSON parse error"));
+        const auto& o = v.get_object();
+        auto str = [&](const char* key) -> std::optional<std::string> {
+            auto it = o.find(key);
+            if (it == o.end() || !it->value().is_string()) return std::nullopt;
+            return std::string(it->value().get_string());
+        };
+        auto bad = [&](const char* field, const std::string& detail) {
+            return respond(400, error_body(400, "10000", "Bad Request", detail,
+                                           std::string("/data/") + field));
+        };
+        auto name = str("name");
+        if (!name || name->empty() || name->size() > 250)
+            return bad("name", "Ensure this field has between 1 and 250 characters.");
+        auto common_name = str("common_name");
+        if (!common_name || common_name->empty() || common_name->size() > 64)
+            return bad("common_name", "Ensure this field has between 1 and 64 characters.");
+        if (!valid_dns_name(*common_name)) return bad("common_name", "Enter a valid domain name.");
+        if (str("challenge") != std::optional<std::string>("http") &&
+            str("challenge") != std::optional<std::string>("dns"))
+            return bad("challenge", "\"" + str("challenge").value_or("") + "\" is not a valid choice.");
+        if (str("authority") != std::optional<std::string>("lets_encrypt"))
+            return bad("authority", "\"" + str("authority").value_or("") + "\" is not a valid choice.");
+        std::vector<std::string> sans;
+        if (auto it = o.find("alternative_names"); it != o.end()) {
+            if (!it->value().is_array()) return bad("alternative_names", "Expected a list of items.");
+            for (const auto& item : it->value().get_array()) {
+                if (!item.is_string() || item.get_string().size() > 250 ||
+                    !valid_dns_name(std::string(item.get_string())))
+                    return bad("alternative_names", "Enter a valid domain name.");
+                sans.emplace_back(item.get_string());
+            }
+        }
+        if (sans.size() + 1 > 100)
+            return bad("alternative_names", "A certificate holds at most 100 names.");
+        for (const auto& [cid, c] : certs)
+            if (!c.deleted && c.name == *name)
+                return bad("name", "certificate with this name already exists.");
+        sim_certificate c;
+        c.id = next_id++;
+        c.name = *name;
+        c.common_name = lower(*common_name);
+        for (auto& s : sans) c.alternative_names.push_back(lower(s));
+        c.created = now;
+        if (options.failing_names.count(c.common_name)) c.failing_name = c.common_name;
+        for (const auto& s : c.alternative_names)
+            if (!c.failing_name && options.failing_names.count(s)) c.failing_name = s;
+        auto [it, inserted] = certs.emplace(c.id, std::move(c));
+        // The published example answers "Pending" with a capital letter.
+        return respond(201, json::object{{"state", "executed"},
+                                         {"data", to_json(it->second, now, std::nullopt, true)}});
+    }
+
+    template <class Respond>
+    response list(const std::map<std::string, std::string>& query, steady::time_point now, Respond& respond) {
+        std::optional<std::set<std::int64_t>> ids;
+        std::optional<std::string> name;
+        std::optional<std::set<std::string>> fields;
+        std::size_t page = 1, page_size = 10;
+        try {
+            if (auto it = query.find("id"); it != query.end()) {
+                ids.emplace();
+                std::size_t start = 0;
+                while (start <= it->second.size()) {
+                    auto comma = it->second.find(',', start);
+                    auto part = it->second.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                    std::size_t used = 0;
+                    ids->insert(std::stoll(part, &used));
+                    if (used != part.size()) throw std::invalid_argument("id");
+                    if (comma == std::string::npos) break;
+                    start = comma + 1;
+                }
+            }
+            if (auto it = query.find("name"); it != query.end()) name = lower(it->second);
+            if (auto it = query.find("fields"); it != query.end()) {
+                fields.emplace();
+                std::size_t start = 0;
+                while (true) {
+                    auto comma = it->second.find(',', start);
+                    fields->insert(it->second.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+                    if (comma == std::string::npos) break;
+                    start = comma + 1;
+                }
+            }
+            if (auto it = query.find("page"); it != query.end()) page = std::stoul(it->second);
+            if (auto it = query.find("page_size"); it != query.end()) page_size = std::stoul(it->second);
+        } catch (const std::exception&) {
+            return respond(400, error_body(400, "10000", "Bad Request", "Invalid query parameter."));
+        }
+        if (page_size < 1 || page_size > 100 || page < 1)
+            return respond(400, error_body(400, "10000", "Bad Request", "Invalid page or page_size."));
+        std::vector<const sim_certificate*> matching;
+        for (const auto& [id, c] : certs) {
+            if (c.deleted) continue;
+            if (ids && !ids->count(id)) continue;
+            if (name && lower(c.name).find(*name) == std::string::npos) continue;
+            matching.push_back(&c);
+        }
+        const std::size_t total_pages = std::max<std::size_t>(1, (matching.size() + page_size - 1) / page_size);
+        if (page > total_pages && !matching.empty())
+            return respond(404, error_body(404, "10004", "Not Found", "Invalid page."));
+        json::array results;
+        for (std::size_t i = (page - 1) * page_size; i < std::min(matching.size(), page * page_size); ++i)
+            results.push_back(to_json(*matching[i], now, fields));
+        auto link = [&](std::size_t p) -> json::value {
+            if (p < 1 || p > total_pages || p == page) return nullptr;
+            return json::value(json::string("https://127.0.0.1:" + std::to_string(port) +
+                                            "/v4/workspace/tls/certificates?page=" + std::to_string(p) +
+                                            "&page_size=" + std::to_string(page_size)));
+        };
+        return respond(200, json::object{{"count", matching.size()},
+                                         {"total_pages", total_pages},
+                                         {"page", page},
+                                         {"page_size", page_size},
+                                         {"next", page < total_pages ? link(page + 1) : json::value(nullptr)},
+                                         {"previous", page > 1 ? link(page - 1) : json::value(nullptr)},
+                                         {"results", std::move(results)}});
+    }
+
+    static asio::awaitable<void> serve(impl* self, tcp::socket socket) {
+        beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), self->tls);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{10});
+        auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+        if (hec) co_return;
+        beast::flat_buffer buffer;
+        for (;;) {
+            // Idle keep-alive connections are closed after a while, as real servers do.
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{30});
+            http::request<http::string_body> req;
+            auto [rec, n] = co_await http::async_read(stream, buffer, req, use_nothrow);
+            if (rec) break;
+            auto res = self->handle(req);
+            const bool keep = res.keep_alive();
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{10});
+            auto [wec, m] = co_await http::async_write(stream, res, use_nothrow);
+            if (wec || !keep) break;
+        }
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{2});
+        co_await stream.async_shutdown(use_nothrow);
+    }
+
+    static asio::awaitable<void> accept_loop(impl* self) {
+        for (;;) {
+            auto [ec, socket] = co_await self->acceptor->async_accept(use_nothrow);
+            if (ec) co_return;
+            asio::co_spawn(self->ioc, serve(self, std::move(socket)), asio::detached);
+        }
+    }
+};
+
+azion_simulator::azion_simulator(sim_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
+
+azion_simulator::~azion_simulator() { stop(); }
+
+unsigned short azion_simulator::start(unsigned short port) {
+    auto& i = *impl_;
+    i.acceptor.emplace(i.ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    i.port = i.acceptor->local_endpoint().port();
+    asio::co_spawn(i.ioc, impl::accept_loop(&i), asio::detached);
+    i.thread = std::thread([&i] { i.ioc.run(); });
+    return i.port;
+}
+
+void azion_simulator::stop() {
+    auto& i = *impl_;
+    if (!i.thread.joinable()) return;
+    i.ioc.stop();
+    i.thread.join();
+}
+
+unsigned short azion_simulator::port() const { return impl_->port; }
+std::string azion_simulator::base_url() const {
+    return "https://127.0.0.1:" + std::to_string(impl_->port) + "/v4";
+}
+const std::string& azion_simulator::ca_pem() const { return impl_->pki.ca_pem; }
+
+std::vector<recorded_request> azion_simulator::requests() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->log;
+}
+
+std::vector<sim_certificate> azion_simulator::certificates() const {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<sim_certificate> out;
+    for (const auto& [id, c] : impl_->certs) out.push_back(c);
+    return out;
+}
+
+json::object azion_simulator::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    json::object by_op;
+    json::object by_status;
+    std::map<std::string, std::int64_t> ops, statuses;
+    std::map<std::int64_t, std::int64_t> per_second;
+    for (const auto& r : impl_->log) {
+        std::string op = r.method;
+        if (r.method == "POST") op = "request";
+        else if (r.method == "DELETE") op = "delete";
+        else if (r.target.find('?') != std::string::npos) op = r.target.find("name=") != std::string::npos ? "find_by_name" : "list";
+        else op = "get";
+        ++ops[op];
+        ++statuses[std::to_string(r.status)];
+        ++per_second[std::chrono::duration_cast<std::chrono::seconds>(r.wall.time_since_epoch()).count()];
+    }
+    for (auto& [k, v] : ops) by_op[k] = v;
+    for (auto& [k, v] : statuses) by_status[k] = v;
+    std::int64_t busiest = 0;
+    for (auto& [s, n] : per_second) busiest = std::max(busiest, n);
+    std::int64_t live = 0;
+    for (const auto& [id, c] : impl_->certs) live += c.deleted ? 0 : 1;
+    return json::object{{"requests", impl_->log.size()},
+                        {"by_operation", by_op},
+                        {"by_status", by_status},
+                        {"busiest_second", busiest},
+                        {"certificates", live}};
+}
+
+} // namespace certq::sim

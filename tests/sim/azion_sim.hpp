@@ -1,0 +1,89 @@
+#pragma once
+// A simulated Azion API v4 (certificates) over TLS on 127.0.0.1, for integration tests and the
+// demo. It follows ../shared/azion/API.md and Azion's published spec: both path prefixes, the
+// `Token` scheme, the response envelope, paginated lists with `id=`/`name=`/`fields=`, error
+// bodies, a server-side rate limit answering 429 with Retry-After, and issuance that takes time
+// and can fail with Azion's own words. It records every request it gets.
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace certq::sim {
+
+struct sim_options {
+    std::string token = "sim-token";
+    /// From the POST until the certificate is `active` (or `failed`); halfway it shows
+    /// `challenge_verification`.
+    std::chrono::milliseconds issue_delay{std::chrono::seconds{2}};
+    /// Names (common or alternative) whose issuance fails, as a name whose DNS is wrong does.
+    std::set<std::string> failing_names;
+    /// Server-side limit on all requests; 0 turns it off.
+    double rate_limit = 0;
+    int rate_burst = 1;
+};
+
+struct recorded_request {
+    std::chrono::steady_clock::time_point at;
+    std::chrono::system_clock::time_point wall;
+    std::string method;
+    std::string target; ///< path and query, as sent
+    std::string body;
+    std::string authorization;
+    unsigned status = 0;       ///< what the simulator answered
+    std::string response_body; ///< and the body it answered with
+};
+
+struct sim_certificate {
+    std::int64_t id = 0;
+    std::string name;
+    std::string common_name;
+    std::vector<std::string> alternative_names;
+    std::chrono::steady_clock::time_point created;
+    std::optional<std::string> failing_name;
+    bool deleted = false;
+};
+
+class azion_simulator {
+public:
+    explicit azion_simulator(sim_options options = {});
+    ~azion_simulator();
+    azion_simulator(const azion_simulator&) = delete;
+    azion_simulator& operator=(const azion_simulator&) = delete;
+
+    /// Listens on 127.0.0.1 at `port` (0: any free port) and serves on a thread of its own.
+    /// Returns the port. Throws if it cannot listen.
+    unsigned short start(unsigned short port = 0);
+    /// Stops serving and joins the thread. Idempotent.
+    void stop();
+
+    unsigned short port() const;
+    /// `https://127.0.0.1:<port>/v4`
+    std::string base_url() const;
+    /// The PEM of the CA that signed the simulator's certificate.
+    const std::string& ca_pem() const;
+
+    /// Copies, safe to call from any thread while it serves.
+    std::vector<recorded_request> requests() const;
+    std::vector<sim_certificate> certificates() const;
+
+    /// Counts for a summary: requests per operation and status, certificates held.
+    boost::json::object stats() const;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+/// Azion's failure text for a name whose challenge could not be verified.
+std::string failure_text(const std::string& name);
+
+} // namespace certq::sim

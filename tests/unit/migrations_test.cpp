@@ -1,0 +1,153 @@
+// Migrations on a fresh and on an existing database, and the schema's own rules (triggers).
+
+#include "store/domain_store.hpp"
+#include "store/migrations.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+namespace certq::store {
+namespace {
+
+class TempDb : public ::testing::Test {
+protected:
+    void SetUp() override {
+        path_ = std::filesystem::temp_directory_path() /
+                ("certq-migrations-" + std::to_string(::getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+        remove();
+    }
+    void TearDown() override { remove(); }
+    void remove() {
+        for (const char* suffix : {"", "-wal", "-shm"})
+            std::filesystem::remove(path_.string() + suffix);
+    }
+    std::string one(sqlite::database& db, const std::string& sql) {
+        auto s = db.prepare(sql);
+        return s.step() ? s.column_text(0) : "(none)";
+    }
+    std::filesystem::path path_;
+};
+
+TEST_F(TempDb, FreshDatabaseGetsTheWholeSchemaInWalMode) {
+    domain_store store(path_);
+    sqlite::database db(path_);
+    EXPECT_EQ(schema_version(db), latest_schema_version());
+    EXPECT_GE(latest_schema_version(), 1);
+    EXPECT_EQ(one(db, "PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(one(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('domains','transitions')"), "2");
+}
+
+TEST_F(TempDb, ExistingDatabaseKeepsItsRowsAndGetsOnlyNewMigrations) {
+    {
+        domain_store store(path_);
+        store.db().exec("INSERT INTO domains (hostname) VALUES ('kept.example.com')");
+    }
+    // A later version of certq adds a migration; the first must not run again.
+    auto migrations = embedded_migrations();
+    migrations.push_back({latest_schema_version() + 1, "9999_test.sql",
+                          "ALTER TABLE domains ADD COLUMN note TEXT DEFAULT 'n';"});
+    sqlite::database db(path_);
+    const auto report = migrate(db, migrations);
+    EXPECT_EQ(report.from_version, latest_schema_version());
+    EXPECT_EQ(report.to_version, latest_schema_version() + 1);
+    EXPECT_EQ(one(db, "SELECT hostname || '/' || note FROM domains"), "kept.example.com/n");
+    const auto again = migrate(db, migrations);
+    EXPECT_EQ(again.from_version, again.to_version);
+}
+
+TEST_F(TempDb, FailedMigrationLeavesTheDatabaseAsItWas) {
+    { domain_store store(path_); }
+    auto migrations = embedded_migrations();
+    migrations.push_back({latest_schema_version() + 1, "9999_broken.sql",
+                          "CREATE TABLE half (x); THIS IS NOT SQL;"});
+    sqlite::database db(path_);
+    EXPECT_THROW(migrate(db, migrations), sqlite::error);
+    EXPECT_EQ(schema_version(db), latest_schema_version());
+    EXPECT_EQ(one(db, "SELECT count(*) FROM sqlite_master WHERE name = 'half'"), "0");
+}
+
+TEST_F(TempDb, NewerDatabaseIsRefusedWithAClearMessage) {
+    {
+        sqlite::database db(path_);
+        db.exec("PRAGMA user_version = 999");
+    }
+    try {
+        domain_store store(path_);
+        FAIL() << "a newer database was opened";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("schema version 999"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("upgrade certq"), std::string::npos);
+    }
+}
+
+TEST_F(TempDb, EveryStateChangeIsRecordedWhoeverMakesIt) {
+    domain_store store(path_);
+    auto& db = store.db();
+    db.exec("INSERT INTO domains (hostname) VALUES ('a.example.com')");
+    db.exec("UPDATE domains SET state = 'failed', detail = 'boom'");
+    db.exec("UPDATE domains SET detail = 'only the detail'");
+    db.exec("UPDATE domains SET state = 'queued'");
+    auto t = db.prepare("SELECT coalesce(from_state, 'NULL'), to_state, coalesce(detail, '-'), at "
+                        "FROM transitions ORDER BY id");
+    std::vector<std::string> seen;
+    while (t.step()) {
+        seen.push_back(t.column_text(0) + ">" + t.column_text(1) + ":" + t.column_text(2));
+        EXPECT_EQ(t.column_text(3).size(), 24u) << t.column_text(3); // 2026-11-29T01:02:03.456Z
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"NULL>queued:-", "queued>failed:boom", "failed>queued:-"}));
+}
+
+TEST_F(TempDb, RequeueStartsANewGenerationAndIsDueAtOnce) {
+    domain_store store(path_);
+    auto& db = store.db();
+    db.exec("INSERT INTO domains (hostname) VALUES ('a.example.com')");
+    db.exec("UPDATE domains SET state = 'failed', detail = 'x', certificate_id = 5, attempts = 2, "
+            "request_name = 'certq-1-a.example.com', next_attempt_at = 99999999999999");
+    db.exec("UPDATE domains SET state = 'queued' WHERE state = 'failed'");
+    EXPECT_EQ(one(db, "SELECT generation || '|' || coalesce(certificate_id, 'NULL') || '|' || attempts || '|' || "
+                      "coalesce(next_attempt_at, 'NULL') || '|' || coalesce(detail, 'NULL') || '|' || "
+                      "coalesce(request_name, 'NULL') FROM domains"),
+              "1|NULL|0|NULL|NULL|NULL");
+}
+
+TEST_F(TempDb, StateAndWantedOnlyTakeKnownWords) {
+    domain_store store(path_);
+    auto& db = store.db();
+    db.exec("INSERT INTO domains (hostname) VALUES ('a.example.com')");
+    EXPECT_THROW(db.exec("UPDATE domains SET state = 'done'"), sqlite::error);
+    EXPECT_THROW(db.exec("UPDATE domains SET wanted = 'gone'"), sqlite::error);
+    EXPECT_THROW(db.exec("INSERT INTO domains (hostname) VALUES ('A.EXAMPLE.COM')"), sqlite::error);
+    db.exec("INSERT OR IGNORE INTO domains (hostname) VALUES ('a.example.com')");
+    EXPECT_EQ(one(db, "SELECT count(*) FROM domains"), "1");
+}
+
+TEST_F(TempDb, ApplyIgnoresDecisionsAboutRowsThatMovedOn) {
+    domain_store store(path_);
+    store.db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com')");
+    auto row = store.due(wall_now(), 10, {}).at(0);
+    store.db().exec("UPDATE domains SET state = 'failed'");
+    store.db().exec("UPDATE domains SET state = 'queued'"); // a user re-queued it meanwhile
+    domain_row after = row;
+    after.state = domain_state::requesting;
+    std::vector<domain_change> changes{{row.state, row.generation, after}};
+    EXPECT_EQ(store.apply(changes, durability::full), std::vector<std::int64_t>{row.id});
+    EXPECT_EQ(store.find(row.id)->state, domain_state::queued);
+}
+
+TEST_F(TempDb, DueRowsComeOldestFirstAndSkipBusyAndFutureOnes) {
+    domain_store store(path_);
+    store.db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com'), "
+                    "('c.example.com'), ('d.example.com')");
+    store.db().exec("UPDATE domains SET next_attempt_at = 1 WHERE hostname = 'c.example.com'");
+    store.db().exec("UPDATE domains SET next_attempt_at = 99999999999999 WHERE hostname = 'd.example.com'");
+    auto rows = store.due(wall_now(), 10, {2});
+    std::vector<std::string> hosts;
+    for (auto& r : rows) hosts.push_back(r.hostname);
+    EXPECT_EQ(hosts, (std::vector<std::string>{"a.example.com", "c.example.com"}));
+    EXPECT_EQ(store.unfinished(), 4);
+}
+
+} // namespace
+} // namespace certq::store

@@ -1,0 +1,259 @@
+// The row state machine, driven directly: no sockets, no clock, no database.
+
+#include "engine/state_machine.hpp"
+
+#include <gtest/gtest.h>
+
+namespace certq::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using store::domain_row;
+using store::durability;
+
+const wall_time t0 = from_unix_ms(1'800'000'000'000);
+
+policy test_policy() {
+    policy p;
+    p.poll = {30s, 15min, 168h};
+    p.retry = {1s, 5min, 0h};
+    return p;
+}
+
+domain_row queued_row(std::string host = "shop.example.com", std::string sans = "[]") {
+    domain_row r;
+    r.id = 42;
+    r.hostname = std::move(host);
+    r.alternative_names = std::move(sans);
+    r.state = domain_state::queued;
+    r.state_since = t0;
+    return r;
+}
+
+azion::certificate cert(std::string status, std::string detail = "") {
+    azion::certificate c;
+    c.id = 9001;
+    c.name = "certq-42-shop.example.com";
+    c.status = std::move(status);
+    c.status_detail = std::move(detail);
+    return c;
+}
+
+moment at(wall_time t, double jitter = 0.5) { return {t, jitter}; }
+
+TEST(StateMachine, QueuedRowGoesToTheDnsStage) {
+    const auto d = on_due(queued_row(), test_policy(), at(t0));
+    EXPECT_EQ(d.next, action::check_dns);
+    EXPECT_FALSE(d.changed);
+}
+
+TEST(StateMachine, PointingNamesAreCommittedDurablyAsRequestingBeforeThePost) {
+    const auto row = queued_row("Shop.Example.COM.", R"(["www.shop.example.com", "WWW.Shop.example.com"])");
+    const auto d = on_event(row, dns_verdict{}, test_policy(), at(t0));
+    EXPECT_TRUE(d.changed);
+    EXPECT_EQ(d.after.state, domain_state::requesting);
+    EXPECT_EQ(d.durability, durability::full);
+    EXPECT_EQ(d.next, action::send_request);
+    EXPECT_EQ(d.after.attempts, 1);
+    EXPECT_EQ(d.after.request_name, "certq-42-shop.example.com");
+    ASSERT_TRUE(d.request);
+    EXPECT_EQ(d.request->name, "certq-42-shop.example.com");
+    EXPECT_EQ(d.request->common_name, "shop.example.com");
+    EXPECT_EQ(d.request->alternative_names, std::vector<std::string>{"www.shop.example.com"});
+    EXPECT_EQ(d.request->challenge, "http");
+    EXPECT_EQ(d.request->authority, "lets_encrypt");
+}
+
+TEST(StateMachine, AcceptedRequestBecomesPendingWithItsIdAndFirstPoll) {
+    auto row = queued_row();
+    row.state = domain_state::requesting;
+    row.attempts = 1;
+    const auto d = on_event(row, certificate_seen{cert("Pending")}, test_policy(), at(t0, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::pending);
+    EXPECT_EQ(d.after.certificate_id, 9001);
+    EXPECT_EQ(d.after.polls, 0);
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 30s);
+    EXPECT_EQ(d.next, action::none);
+}
+
+TEST(StateMachine, PollsBackOffPerRowUpToTheMax) {
+    auto row = queued_row();
+    row.state = domain_state::pending;
+    row.certificate_id = 9001;
+    std::vector<std::chrono::milliseconds> delays;
+    auto now = t0;
+    for (int i = 0; i < 8; ++i) {
+        const auto d = on_event(row, certificate_seen{cert(i % 2 ? "challenge_verification" : "pending")},
+                                test_policy(), at(now, 0.5));
+        ASSERT_EQ(d.after.state, domain_state::pending);
+        delays.push_back(*d.after.next_attempt_at - now);
+        now = *d.after.next_attempt_at;
+        row = d.after;
+    }
+    EXPECT_EQ(delays.front(), 60s);
+    EXPECT_EQ(delays[1], 120s);
+    EXPECT_EQ(delays.back(), 15min);
+}
+
+TEST(StateMachine, StatusIsComparedWithoutCaseAndUnknownMeansNotFinished) {
+    auto row = queued_row();
+    row.state = domain_state::pending;
+    row.certificate_id = 9001;
+    EXPECT_EQ(on_event(row, certificate_seen{cert("ACTIVE")}, test_policy(), at(t0)).after.state,
+              domain_state::active);
+    EXPECT_EQ(on_event(row, certificate_seen{cert("Failed", "x")}, test_policy(), at(t0)).after.state,
+              domain_state::failed);
+    EXPECT_EQ(on_event(row, certificate_seen{cert("warming_up")}, test_policy(), at(t0)).after.state,
+              domain_state::pending);
+}
+
+TEST(StateMachine, AzionFailureKeepsAzionsWords) {
+    auto row = queued_row();
+    row.state = domain_state::pending;
+    row.certificate_id = 9001;
+    const std::string words = "An error has occurred while issuing the requested certificate. "
+                              "Please verify the following domains CNAME: mysite.azion.com";
+    const auto d = on_event(row, certificate_seen{cert("failed", words)}, test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::failed);
+    EXPECT_EQ(d.after.detail, "Azion failed certificate 9001: " + words);
+}
+
+TEST(StateMachine, PendingPastGiveUpFails) {
+    auto row = queued_row();
+    row.state = domain_state::pending;
+    row.certificate_id = 9001;
+    row.state_since = t0;
+    const auto d = on_event(row, certificate_seen{cert("pending", "waiting for DNS")}, test_policy(),
+                            at(t0 + 168h));
+    EXPECT_EQ(d.after.state, domain_state::failed);
+    EXPECT_EQ(d.after.detail, "still pending at Azion after 168h: waiting for DNS");
+}
+
+TEST(StateMachine, ActiveCertificateRecordsValidity) {
+    auto row = queued_row();
+    row.state = domain_state::pending;
+    row.certificate_id = 9001;
+    auto c = cert("active");
+    c.validity = "2028-03-24 20:09:00-03:00";
+    const auto d = on_event(row, certificate_seen{c}, test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::active);
+    EXPECT_EQ(d.after.validity, "2028-03-24 20:09:00-03:00");
+    EXPECT_FALSE(d.after.next_attempt_at);
+}
+
+TEST(StateMachine, FinalRefusalFailsWithAzionsWords) {
+    auto row = queued_row();
+    row.state = domain_state::requesting;
+    row.attempts = 1;
+    azion::diagnostics diag;
+    diag.http_status = 400;
+    diag.azion_message = "Bad Request: Enter a valid domain name. (/data/common_name)";
+    const auto d = on_event(row, request_refused{diag}, test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::failed);
+    EXPECT_EQ(d.after.detail,
+              "Azion refused the request: HTTP 400: Bad Request: Enter a valid domain name. (/data/common_name)");
+}
+
+TEST(StateMachine, RefusalNamingAnExistingCertificateAdoptsIt) {
+    auto row = queued_row();
+    row.state = domain_state::requesting;
+    row.attempts = 1;
+    azion::diagnostics diag;
+    diag.http_status = 400;
+    diag.existing_certificate = 777;
+    const auto d = on_event(row, request_refused{diag}, test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::pending);
+    EXPECT_EQ(d.after.certificate_id, 777);
+    EXPECT_EQ(d.after.next_attempt_at, t0);
+}
+
+TEST(StateMachine, RetryableFailureWaitsWithFullJitterAndHonoursRetryAfter) {
+    auto row = queued_row();
+    row.state = domain_state::requesting;
+    row.attempts = 3; // third try: base delay 4 s
+    azion::diagnostics diag;
+    diag.http_status = 503;
+    auto d = on_event(row, call_failed{diag}, test_policy(), at(t0, 0.25));
+    EXPECT_EQ(d.after.state, domain_state::requesting);
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 1s);
+    EXPECT_EQ(d.next, action::none);
+    diag.retry_after = 30s;
+    d = on_event(row, call_failed{diag}, test_policy(), at(t0, 0.25));
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 30s);
+    EXPECT_NE(d.after.detail->find("HTTP 503"), std::string::npos);
+}
+
+TEST(StateMachine, RequestingRowFoundAgainIsReconciledByNameBeforeAnyNewPost) {
+    auto row = queued_row();
+    row.state = domain_state::requesting;
+    row.attempts = 1;
+    row.request_name = "certq-42-shop.example.com";
+    const auto due = on_due(row, test_policy(), at(t0));
+    EXPECT_EQ(due.next, action::lookup_by_name);
+    EXPECT_FALSE(due.changed);
+
+    const auto found = on_event(row, certificate_seen{cert("pending")}, test_policy(), at(t0));
+    EXPECT_EQ(found.after.state, domain_state::pending);
+    EXPECT_EQ(found.after.certificate_id, 9001);
+
+    const auto missing = on_event(row, name_not_found{}, test_policy(), at(t0));
+    EXPECT_EQ(missing.next, action::send_request);
+    EXPECT_EQ(missing.after.attempts, 2);
+    EXPECT_EQ(missing.durability, durability::full);
+    EXPECT_EQ(missing.after.request_name, "certq-42-shop.example.com");
+}
+
+TEST(StateMachine, PendingRowIsReadByItsId) {
+    auto row = queued_row();
+    row.state = domain_state::pending;
+    row.certificate_id = 9001;
+    EXPECT_EQ(on_due(row, test_policy(), at(t0)).next, action::read_status);
+    EXPECT_EQ(on_event(row, certificate_gone{}, test_policy(), at(t0)).after.detail,
+              "certificate 9001 no longer exists at Azion");
+}
+
+TEST(StateMachine, UnusableInputIsInvalidWithAReason) {
+    EXPECT_EQ(on_due(queued_row("   "), test_policy(), at(t0)).after.detail, "hostname is empty");
+    const auto bad_json = on_due(queued_row("a.example.com", "www.a.example.com"), test_policy(), at(t0));
+    EXPECT_EQ(bad_json.after.state, domain_state::invalid);
+    EXPECT_EQ(bad_json.after.detail, "alternative_names is not a JSON array of hostnames");
+    EXPECT_EQ(on_due(queued_row("a.example.com", "[1]"), test_policy(), at(t0)).after.state,
+              domain_state::invalid);
+    EXPECT_EQ(on_due(queued_row("a.example.com", "{}"), test_policy(), at(t0)).after.state,
+              domain_state::invalid);
+    auto null_sans = queued_row("a.example.com");
+    null_sans.alternative_names.reset();
+    EXPECT_EQ(on_due(null_sans, test_policy(), at(t0)).next, action::check_dns);
+}
+
+TEST(StateMachine, DnsNotPointingWaitsWithTheDetail) {
+    const auto d = on_event(queued_row(), dns_verdict{dns_verdict::outcome::not_yet, "x -> elsewhere"},
+                            test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::dns_waiting);
+    EXPECT_EQ(d.after.detail, "x -> elsewhere");
+    EXPECT_TRUE(d.after.next_attempt_at.has_value());
+}
+
+TEST(CertificateName, DerivedUniquePerRowAndGeneration) {
+    auto row = queued_row();
+    EXPECT_EQ(certificate_name_for(row), "certq-42-shop.example.com");
+    row.generation = 2;
+    EXPECT_EQ(certificate_name_for(row), "certq-42-shop.example.com-r2");
+    row.certificate_name = "Customer 7 shop";
+    EXPECT_EQ(certificate_name_for(row), "Customer 7 shop-r2");
+    row.certificate_name = std::string(300, 'n');
+    EXPECT_EQ(certificate_name_for(row).size(), 250u);
+    EXPECT_EQ(certificate_name_for(row).substr(247), "-r2");
+}
+
+TEST(Backoff, DoublesUpToTheMax) {
+    const backoff_config b{1s, 10s, 1h};
+    EXPECT_EQ(backoff_delay(b, 0), 1s);
+    EXPECT_EQ(backoff_delay(b, 1), 2s);
+    EXPECT_EQ(backoff_delay(b, 3), 8s);
+    EXPECT_EQ(backoff_delay(b, 4), 10s);
+    EXPECT_EQ(backoff_delay(b, 1000), 10s);
+}
+
+} // namespace
+} // namespace certq::engine
