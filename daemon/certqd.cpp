@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
 
         certq::engine::scheduler_options options;
         options.exit_when_done = exit_when_done;
-        options.max_rows_in_progress =
+        options.max_request_rows =
             std::max<std::size_t>(256, static_cast<std::size_t>(cfg.azion.max_in_flight) * 8);
         certq::engine::scheduler sched(ioc.get_executor(), cfg, api, dns, db, options);
 

@@ -40,10 +40,13 @@ struct apply_job {
 };
 
 struct due_job {
+    store::domain_store::queue queue;
     wall_time at;
     std::size_t room;
     std::unordered_set<std::int64_t> busy;
-    std::vector<domain_row> operator()(store::domain_store& s) const { return s.due(at, room, busy); }
+    std::vector<domain_row> operator()(store::domain_store& s) const {
+        return s.due(queue, at, room, busy);
+    }
 };
 
 struct unfinished_job {
@@ -77,10 +80,14 @@ void scheduler::stop() {
     wakeup_.cancel();
 }
 
-void scheduler::release(std::int64_t id) {
+void scheduler::release(std::int64_t id, store::domain_store::queue q) {
     busy_.erase(id);
-    // When the last scan left due rows behind, a freed place is a reason to look again now.
-    if (backlog_ || (stopping_ && busy_.empty())) wakeup_.cancel();
+    auto& count = q == store::domain_store::queue::requests ? busy_requests_ : busy_polls_;
+    --count;
+    // When the last scan left due rows behind, look again once half the places are free:
+    // refilling in chunks costs one query per chunk rather than one per row.
+    const bool refill = backlog_ && busy_requests_ <= options_.max_request_rows / 2;
+    if (refill || (stopping_ && busy_.empty())) wakeup_.cancel();
 }
 
 void scheduler::log_change(const domain_row& before, const domain_row& after) const {
@@ -164,7 +171,7 @@ asio::awaitable<void> scheduler::work_on_row(domain_row row) {
         slot = {};
         d = on_event(row, ev, policy_, now());
     }
-    release(id);
+    release(id, store::domain_store::queue::requests);
 }
 
 asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
@@ -202,45 +209,50 @@ asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
     slot = {};
     if (co_await save(std::move(changes), store::durability::normal))
         for (const auto& [before, after] : moved) log_change(before, after);
-    for (const auto& r : rows) release(r.id);
+    for (const auto& r : rows) release(r.id, store::domain_store::queue::polls);
 }
 
-asio::awaitable<void> scheduler::scan() {
-    if (std::chrono::steady_clock::now() < db_paused_until_) co_return;
-    const auto room = options_.max_rows_in_progress > busy_.size()
-                          ? options_.max_rows_in_progress - busy_.size()
-                          : 0;
-    if (room == 0) {
-        backlog_ = true;
-        co_return;
-    }
+asio::awaitable<std::vector<domain_row>> scheduler::due(store::domain_store::queue q, wall_time at,
+                                                       std::size_t room) {
     std::vector<domain_row> rows;
+    if (room == 0) co_return rows;
     try {
-        due_job job{wall_now(), room, busy_};
+        due_job job{q, at, room, busy_};
         rows = co_await db_.run(std::move(job));
     } catch (const sqlite::error& e) {
         spdlog::warn("database read failed, pausing work for {}: {}", format_duration(db_pause),
                      e.what());
         db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
-        co_return;
     }
-    backlog_ = rows.size() == room;
-    std::vector<domain_row> to_poll;
-    const auto flush_polls = [&] {
-        if (to_poll.empty()) return;
-        asio::co_spawn(ex_, poll_batch(std::move(to_poll)), log_spawn_failure);
-        to_poll.clear();
-    };
+    co_return rows;
+}
+
+asio::awaitable<void> scheduler::scan() {
+    using queue = store::domain_store::queue;
+    const auto steady_now = std::chrono::steady_clock::now();
+    if (steady_now < db_paused_until_) co_return;
+
+    const auto request_room = options_.max_request_rows - std::min(options_.max_request_rows, busy_requests_);
+    auto rows = co_await due(queue::requests, wall_now(), request_room);
+    backlog_ = request_room > 0 && rows.size() == request_room;
     for (auto& row : rows) {
         busy_.insert(row.id);
-        if (row.state == domain_state::pending && row.certificate_id) {
-            to_poll.push_back(std::move(row));
-            if (to_poll.size() == max_ids_per_list) flush_polls();
-        } else {
-            asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
-        }
+        ++busy_requests_;
+        asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
     }
-    flush_polls();
+
+    if (steady_now < next_poll_sweep_ || stopping_) co_return;
+    next_poll_sweep_ = steady_now + options_.poll_sweep;
+    const auto poll_room = options_.max_poll_rows - std::min(options_.max_poll_rows, busy_polls_);
+    auto pending = co_await due(queue::polls, wall_now() + options_.poll_lead, poll_room);
+    for (std::size_t first = 0; first < pending.size(); first += max_ids_per_list) {
+        const auto last = std::min(pending.size(), first + max_ids_per_list);
+        std::vector<domain_row> batch(std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(first)),
+                                      std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(last)));
+        for (const auto& row : batch) busy_.insert(row.id);
+        busy_polls_ += batch.size();
+        asio::co_spawn(ex_, poll_batch(std::move(batch)), log_spawn_failure);
+    }
 }
 
 asio::awaitable<void> scheduler::run() {

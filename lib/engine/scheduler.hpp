@@ -26,8 +26,15 @@ struct scheduler_options {
     std::chrono::milliseconds scan_interval{250};
     /// After stop(), how long calls already under way may take before they are cut.
     std::chrono::milliseconds grace{std::chrono::seconds{10}};
-    /// Rows being worked on at once (waiting for DNS, a slot, a token, or an answer).
-    std::size_t max_rows_in_progress = 512;
+    /// Rows on their way to a certificate id being worked on at once (waiting for DNS, a
+    /// slot, a token, or an answer). More wait in the table.
+    std::size_t max_request_rows = 256;
+    /// Pending rows being polled at once, in batches of up to 100 per list call.
+    std::size_t max_poll_rows = 1000;
+    /// Pending rows are swept this often, taking those due within `poll_lead` too, so that
+    /// one list call carries many rows instead of one call per row.
+    std::chrono::milliseconds poll_sweep{std::chrono::seconds{1}};
+    std::chrono::milliseconds poll_lead{std::chrono::seconds{1}};
 };
 
 class scheduler {
@@ -47,6 +54,8 @@ public:
 
 private:
     boost::asio::awaitable<void> scan();
+    boost::asio::awaitable<std::vector<store::domain_row>> due(store::domain_store::queue q,
+                                                               wall_time at, std::size_t room);
     boost::asio::awaitable<void> work_on_row(store::domain_row row);
     boost::asio::awaitable<void> poll_batch(std::vector<store::domain_row> rows);
     boost::asio::awaitable<event> perform(const decision& d, azion::client::slot& slot);
@@ -56,7 +65,7 @@ private:
                                       store::durability durability);
     void log_change(const store::domain_row& before, const store::domain_row& after) const;
     moment now();
-    void release(std::int64_t id);
+    void release(std::int64_t id, store::domain_store::queue q);
 
     boost::asio::any_io_executor ex_;
     azion::client& api_;
@@ -66,9 +75,12 @@ private:
     scheduler_options options_;
     boost::asio::steady_timer wakeup_;
     std::unordered_set<std::int64_t> busy_; // rows being worked on
+    std::size_t busy_requests_ = 0;
+    std::size_t busy_polls_ = 0;
+    std::chrono::steady_clock::time_point next_poll_sweep_{};
     std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;
-    bool backlog_ = false; // the last scan was cut by max_rows_in_progress
+    bool backlog_ = false; // the last scan left due request rows in the table
     std::chrono::steady_clock::time_point db_paused_until_{};
 };
 

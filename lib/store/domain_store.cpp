@@ -47,27 +47,34 @@ void configure_connection(sqlite::database& db) {
 
 domain_store::domain_store(const std::filesystem::path& path)
     : db_(path),
-      select_due_((configure_connection(db_), migrate(db_), db_),
-                  select_sql("WHERE state IN ('queued','dns_waiting','throttled','requesting','pending') "
-                             "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
-                             "ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT ?2")),
+      select_due_requests_(
+          (configure_connection(db_), migrate(db_), db_),
+          select_sql("WHERE (state IN ('queued','dns_waiting','throttled','requesting') "
+                     "       OR (state = 'pending' AND certificate_id IS NULL)) "
+                     "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
+                     "ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT ?2")),
+      select_due_polls_(db_, select_sql("WHERE state = 'pending' AND certificate_id IS NOT NULL "
+                                        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
+                                        "ORDER BY next_attempt_at, id LIMIT ?2")),
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
                    "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
                    "validity = ?8, "
                    "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                    "WHERE id = ?9 AND state = ?10 AND generation = ?11") {}
 
-std::vector<domain_row> domain_store::due(wall_time now, std::size_t limit,
+std::vector<domain_row> domain_store::due(queue q, wall_time now, std::size_t limit,
                                           const std::unordered_set<std::int64_t>& busy) {
     std::vector<domain_row> rows;
-    select_due_.bind(1, to_unix_ms(now));
-    select_due_.bind(2, static_cast<std::int64_t>(limit + busy.size()));
-    while (select_due_.step()) {
-        if (busy.count(select_due_.column_int(0))) continue;
-        rows.push_back(read_row(select_due_));
+    if (limit == 0) return rows;
+    auto& select = q == queue::requests ? select_due_requests_ : select_due_polls_;
+    select.bind(1, to_unix_ms(now));
+    select.bind(2, static_cast<std::int64_t>(limit + busy.size()));
+    while (select.step()) {
+        if (busy.count(select.column_int(0))) continue;
+        rows.push_back(read_row(select));
         if (rows.size() == limit) break;
     }
-    select_due_.reset();
+    select.reset();
     return rows;
 }
 

@@ -56,8 +56,12 @@ public:
     /// Throws sqlite::error or std::runtime_error (database newer than this binary).
     explicit domain_store(const std::filesystem::path& path);
 
-    /// Rows in a working state whose next attempt is due, oldest due first, skipping `busy`.
-    std::vector<domain_row> due(wall_time now, std::size_t limit,
+    /// The two queues the engine drains: rows on their way to a certificate id (new,
+    /// waiting, being requested), and pending rows whose status is to be read.
+    enum class queue { requests, polls };
+
+    /// Rows of `q` due at `now`, oldest due first, at most `limit`, skipping `busy`.
+    std::vector<domain_row> due(queue q, wall_time now, std::size_t limit,
                                 const std::unordered_set<std::int64_t>& busy);
 
     /// Writes the changes in one transaction. Returns the ids whose row had moved on (stale
@@ -75,7 +79,8 @@ public:
 
 private:
     sqlite::database db_;
-    sqlite::statement select_due_;
+    sqlite::statement select_due_requests_;
+    sqlite::statement select_due_polls_;
     sqlite::statement update_;
 };
 

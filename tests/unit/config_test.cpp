@@ -63,6 +63,33 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
     EXPECT_EQ(cfg.log.format, "text");
 }
 
+TEST(Config, DocumentedExampleSaysWhatTheDefaultsAre) {
+    // config/certqd.yaml documents every key with its default; the two must not drift apart.
+    const auto example = load_config(std::string(CERTQ_SOURCE_DIR) + "/config/certqd.yaml");
+    const auto defaults = parse("");
+    EXPECT_EQ(example.database, defaults.database);
+    EXPECT_EQ(example.azion.base_url, defaults.azion.base_url);
+    EXPECT_EQ(example.azion.certificates_path, defaults.azion.certificates_path);
+    EXPECT_EQ(example.azion.token_file, defaults.azion.token_file);
+    EXPECT_EQ(example.azion.auth_scheme, defaults.azion.auth_scheme);
+    EXPECT_EQ(example.azion.timeout, defaults.azion.timeout);
+    EXPECT_EQ(example.azion.max_in_flight, defaults.azion.max_in_flight);
+    EXPECT_EQ(example.azion.rate_limit.requests_per_second, defaults.azion.rate_limit.requests_per_second);
+    EXPECT_EQ(example.azion.rate_limit.burst, defaults.azion.rate_limit.burst);
+    EXPECT_EQ(example.certificate.key_algorithm, defaults.certificate.key_algorithm);
+    EXPECT_EQ(example.dns.check, defaults.dns.check);
+    EXPECT_EQ(example.dns.targets, defaults.dns.targets);
+    EXPECT_EQ(example.dns.recheck.give_up_after, defaults.dns.recheck.give_up_after);
+    EXPECT_EQ(example.poll.first, defaults.poll.first);
+    EXPECT_EQ(example.poll.max, defaults.poll.max);
+    EXPECT_EQ(example.poll.give_up_after, defaults.poll.give_up_after);
+    EXPECT_EQ(example.letsencrypt.per_registered_domain, defaults.letsencrypt.per_registered_domain);
+    EXPECT_EQ(example.letsencrypt.window, defaults.letsencrypt.window);
+    EXPECT_EQ(example.http.listen, defaults.http.listen);
+    EXPECT_EQ(example.log.level, defaults.log.level);
+    EXPECT_EQ(example.log.format, defaults.log.format);
+}
+
 TEST(Config, ReadsEveryKeyOfTheContract) {
     const auto cfg = parse(R"(
 database: certq.db

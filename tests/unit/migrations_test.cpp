@@ -126,7 +126,7 @@ TEST_F(TempDb, StateAndWantedOnlyTakeKnownWords) {
 TEST_F(TempDb, ApplyIgnoresDecisionsAboutRowsThatMovedOn) {
     domain_store store(path_);
     store.db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com')");
-    auto row = store.due(wall_now(), 10, {}).at(0);
+    auto row = store.due(domain_store::queue::requests, wall_now(), 10, {}).at(0);
     store.db().exec("UPDATE domains SET state = 'failed'");
     store.db().exec("UPDATE domains SET state = 'queued'"); // a user re-queued it meanwhile
     domain_row after = row;
@@ -142,11 +142,20 @@ TEST_F(TempDb, DueRowsComeOldestFirstAndSkipBusyAndFutureOnes) {
                     "('c.example.com'), ('d.example.com')");
     store.db().exec("UPDATE domains SET next_attempt_at = 1 WHERE hostname = 'c.example.com'");
     store.db().exec("UPDATE domains SET next_attempt_at = 99999999999999 WHERE hostname = 'd.example.com'");
-    auto rows = store.due(wall_now(), 10, {2});
+    auto rows = store.due(domain_store::queue::requests, wall_now(), 10, {2});
     std::vector<std::string> hosts;
     for (auto& r : rows) hosts.push_back(r.hostname);
     EXPECT_EQ(hosts, (std::vector<std::string>{"a.example.com", "c.example.com"}));
     EXPECT_EQ(store.unfinished(), 4);
+    EXPECT_TRUE(store.due(domain_store::queue::polls, wall_now(), 10, {}).empty());
+    store.db().exec("UPDATE domains SET state = 'pending', certificate_id = 7 WHERE hostname = 'a.example.com'");
+    store.db().exec("UPDATE domains SET state = 'pending' WHERE hostname = 'b.example.com'");
+    rows = store.due(domain_store::queue::polls, wall_now(), 10, {});
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].hostname, "a.example.com");
+    // A pending row without an id goes back to the request side, to be found by its name.
+    rows = store.due(domain_store::queue::requests, wall_now(), 10, {});
+    EXPECT_EQ(rows.size(), 2u);
 }
 
 } // namespace
