@@ -90,6 +90,21 @@ void scheduler::release(std::int64_t id, store::domain_store::queue q) {
     if (refill || (stopping_ && busy_.empty())) wakeup_.cancel();
 }
 
+void scheduler::log_failure(const domain_row& row, action what, const event& ev) const {
+    const auto* failed = std::get_if<call_failed>(&ev);
+    if (!failed) return;
+    const char* doing = what == action::send_request     ? "request"
+                        : what == action::lookup_by_name ? "look-up by name"
+                                                         : "status read";
+    // 401/403 mean the token or the account, not this row: say so where operators look.
+    if (failed->diag.http_status == 401 || failed->diag.http_status == 403)
+        spdlog::error("row {} {}: Azion refused the token ({}); check azion.token_file / AZION_TOKEN",
+                      row.id, row.hostname, failed->diag.summary());
+    else
+        spdlog::warn("row {} {}: {} failed: {}; retrying", row.id, row.hostname, doing,
+                     failed->diag.summary());
+}
+
 void scheduler::log_change(const domain_row& before, const domain_row& after) const {
     if (before.state == after.state) return;
     spdlog::info("row {} {}: {} -> {}{}{}", after.id, after.hostname, to_string(before.state),
@@ -147,7 +162,7 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
 }
 
 asio::awaitable<void> scheduler::work_on_row(domain_row row) {
-    const auto id = row.id;
+    const claim held{this, {row.id}, store::domain_store::queue::requests};
     auto d = on_due(row, policy_, now());
     while (true) {
         azion::client::slot slot;
@@ -169,14 +184,18 @@ asio::awaitable<void> scheduler::work_on_row(domain_row row) {
         if (d.next == action::none || (stopping_ && !slot)) break;
         auto ev = co_await perform(d, slot);
         slot = {};
+        log_failure(row, d.next, ev);
         d = on_event(row, ev, policy_, now());
     }
-    release(id, store::domain_store::queue::requests);
 }
 
 asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
+    claim held{this, {}, store::domain_store::queue::polls};
     std::vector<std::int64_t> ids;
-    for (const auto& r : rows) ids.push_back(*r.certificate_id);
+    for (const auto& r : rows) {
+        ids.push_back(*r.certificate_id);
+        held.ids.push_back(r.id);
+    }
     auto slot = co_await api_.acquire_slot();
     std::vector<domain_change> changes;
     std::vector<std::pair<domain_row, domain_row>> moved;
@@ -188,6 +207,9 @@ asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
     };
     if (slot && !stopping_) {
         auto listed = co_await api_.list_certificates(slot, ids);
+        if (!listed)
+            spdlog::warn("reading the status of {} certificate(s) failed: {}; retrying",
+                         ids.size(), listed.diag.summary());
         std::map<std::int64_t, azion::certificate> by_id;
         for (auto& c : listed.value) by_id.emplace(c.id, std::move(c));
         for (const auto& row : rows) {
@@ -209,7 +231,6 @@ asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
     slot = {};
     if (co_await save(std::move(changes), store::durability::normal))
         for (const auto& [before, after] : moved) log_change(before, after);
-    for (const auto& r : rows) release(r.id, store::domain_store::queue::polls);
 }
 
 asio::awaitable<std::vector<domain_row>> scheduler::due(store::domain_store::queue q, wall_time at,

@@ -64,8 +64,20 @@ private:
     boost::asio::awaitable<bool> save(std::vector<store::domain_change> changes,
                                       store::durability durability);
     void log_change(const store::domain_row& before, const store::domain_row& after) const;
+    void log_failure(const store::domain_row& row, action what, const event& ev) const;
     moment now();
     void release(std::int64_t id, store::domain_store::queue q);
+
+    // Rows a task works on, handed back when the task ends however it ends, so a row never
+    // stays marked busy after a failure.
+    struct claim {
+        scheduler* owner;
+        std::vector<std::int64_t> ids;
+        store::domain_store::queue queue;
+        ~claim() {
+            for (auto id : ids) owner->release(id, queue);
+        }
+    };
 
     boost::asio::any_io_executor ex_;
     azion::client& api_;

@@ -34,9 +34,7 @@ class ClientTest : public ::testing::Test {
 protected:
     void SetUp() override {
         sim_.start();
-        sim::write_file(dir_ / "ca.pem", sim_.ca_pem());
-        cfg_.base_url = sim_.base_url();
-        cfg_.ca_file = (dir_ / "ca.pem").string();
+        cfg_ = client_config_for(sim_, dir_);
         cfg_.timeout = 5s;
         cfg_.max_in_flight = 4;
         cfg_.rate_limit = {1000, 100};
@@ -177,10 +175,7 @@ TEST(ClientRateLimit, ServerThrottleIsRateLimitedWithRetryAfter) {
     sim::azion_simulator sim(options);
     sim.start();
     scratch_dir dir;
-    sim::write_file(dir / "ca.pem", sim.ca_pem());
-    azion_config cfg;
-    cfg.base_url = sim.base_url();
-    cfg.ca_file = (dir / "ca.pem").string();
+    auto cfg = client_config_for(sim, dir);
     cfg.rate_limit = {1000, 100}; // the client's own limit set too high on purpose
     asio::io_context ioc;
     azion::client api(ioc.get_executor(), cfg, "sim-token");

@@ -31,6 +31,14 @@ scratch_dir::~scratch_dir() {
     std::filesystem::remove_all(path_, ec);
 }
 
+azion_config client_config_for(const sim::azion_simulator& sim, const scratch_dir& dir) {
+    sim::write_file(dir / "ca.pem", sim.ca_pem());
+    azion_config cfg;
+    cfg.base_url = sim.base_url();
+    cfg.ca_file = (dir / "ca.pem").string();
+    return cfg;
+}
+
 bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
               std::chrono::milliseconds every) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

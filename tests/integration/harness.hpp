@@ -3,6 +3,7 @@
 // a SQLite connection to its database, and waiting for conditions under a deadline.
 
 #include "azion_sim.hpp"
+#include "config/config.hpp"
 #include "store/sqlite.hpp"
 
 #include <chrono>
@@ -26,6 +27,9 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/// A client configuration that trusts the simulator's CA (written into `dir`) and talks to it.
+azion_config client_config_for(const sim::azion_simulator& sim, const scratch_dir& dir);
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

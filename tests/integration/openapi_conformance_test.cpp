@@ -116,10 +116,7 @@ TEST_F(OpenApi, SimulatorAnswersFitTheResponseSchemas) {
     sim::azion_simulator sim;
     sim.start();
     scratch_dir dir;
-    sim::write_file(dir / "ca.pem", sim.ca_pem());
-    azion_config cfg;
-    cfg.base_url = sim.base_url();
-    cfg.ca_file = (dir / "ca.pem").string();
+    auto cfg = client_config_for(sim, dir);
     asio::io_context ioc;
     azion::client api(ioc.get_executor(), cfg, "sim-token");
     asio::co_spawn(ioc, exercise(api), asio::detached);
