@@ -45,6 +45,8 @@ void configure_connection(sqlite::database& db) {
     db.exec("PRAGMA foreign_keys = ON");
 }
 
+// The connection is configured and migrated (the comma expression below) before the statements
+// are prepared, since they name the tables the migrations create.
 domain_store::domain_store(const std::filesystem::path& path)
     : db_(path),
       select_due_requests_(
