@@ -13,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -90,10 +91,26 @@ int main(int argc, char** argv) {
 
         asio::io_context ioc{1};
         certq::azion::client api(ioc.get_executor(), cfg.azion, std::move(token.token));
-        certq::engine::unchecked_dns_gate dns;
-        if (cfg.dns.check)
-            spdlog::warn("dns.check is on but this certqd has no DNS pre-check yet; names are "
-                         "requested without checking where they point");
+        certq::engine::unchecked_dns_gate unchecked;
+        std::optional<certq::dns::checker> resolver;
+        std::optional<certq::engine::resolving_dns_gate> resolving;
+        if (cfg.dns.check) {
+            certq::dns::checker_options dns_options;
+            dns_options.resolver.servers = cfg.dns.servers;
+            dns_options.targets = cfg.dns.targets;
+            dns_options.edge_hostname = cfg.dns.edge_hostname;
+            resolver.emplace(ioc.get_executor(), dns_options);
+            resolving.emplace(*resolver);
+            spdlog::info("DNS pre-check on: targets {}, edge hostname {}, resolvers {}",
+                         fmt::join(cfg.dns.targets, ", "),
+                         cfg.dns.edge_hostname.empty() ? "(none)" : cfg.dns.edge_hostname,
+                         cfg.dns.servers.empty() ? "from /etc/resolv.conf" : fmt::format("{}", fmt::join(cfg.dns.servers, ", ")));
+        } else {
+            spdlog::warn("dns.check is off: names are requested without checking that they point "
+                         "to Azion; a name that does not spends its Let's Encrypt failure budget");
+        }
+        certq::engine::dns_gate& dns = resolving ? static_cast<certq::engine::dns_gate&>(*resolving)
+                                                 : unchecked;
 
         certq::engine::scheduler_options options;
         options.exit_when_done = exit_when_done;
@@ -112,6 +129,7 @@ int main(int argc, char** argv) {
         asio::co_spawn(ioc, sched.run(), [&](std::exception_ptr e) {
             failure = e;
             signals.cancel();
+            if (resolver) resolver->shutdown();
         });
         ioc.run();
         if (failure) std::rethrow_exception(failure);

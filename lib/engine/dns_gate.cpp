@@ -6,4 +6,16 @@ boost::asio::awaitable<dns_verdict> unchecked_dns_gate::check(const std::vector<
     co_return dns_verdict{dns_verdict::outcome::points, {}};
 }
 
+boost::asio::awaitable<dns_verdict> resolving_dns_gate::check(const std::vector<std::string>& names) {
+    auto v = co_await checker_.check(names);
+    dns_verdict out;
+    out.detail = std::move(v.detail);
+    switch (v.result) {
+    case dns::outcome::points: out.result = dns_verdict::outcome::points; break;
+    case dns::outcome::not_pointing: out.result = dns_verdict::outcome::not_yet; break;
+    case dns::outcome::inconclusive: out.result = dns_verdict::outcome::inconclusive; break;
+    }
+    co_return out;
+}
+
 } // namespace certq::engine

@@ -2,6 +2,7 @@
 // The seam for the DNS pre-check: before a row is requested, every name on it is shown to the
 // gate, which answers whether they all point to Azion.
 
+#include "dns/checker.hpp"
 #include "engine/state_machine.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -25,6 +26,17 @@ public:
 class unchecked_dns_gate final : public dns_gate {
 public:
     boost::asio::awaitable<dns_verdict> check(const std::vector<std::string>& names) override;
+};
+
+/// The gate when `dns.check` is true: every name is resolved (c-ares) and must lead to Azion
+/// and allow Let's Encrypt by CAA.
+class resolving_dns_gate final : public dns_gate {
+public:
+    explicit resolving_dns_gate(dns::checker& checker) : checker_(checker) {}
+    boost::asio::awaitable<dns_verdict> check(const std::vector<std::string>& names) override;
+
+private:
+    dns::checker& checker_;
 };
 
 } // namespace certq::engine

@@ -117,6 +117,30 @@ decision follow(const domain_row& row, const azion::certificate& c, const policy
     return d;
 }
 
+milliseconds jittered(milliseconds delay, const moment& m) {
+    return milliseconds{static_cast<milliseconds::rep>(static_cast<double>(delay.count()) *
+                                                       (0.8 + 0.4 * m.jitter))};
+}
+
+decision dns_not_pointing(const domain_row& row, const std::string& detail, const policy& p,
+                          const moment& m) {
+    if (row.state == domain_state::dns_waiting &&
+        m.now - row.state_since >= p.dns_recheck.give_up_after) {
+        auto d = moved(row, domain_state::dns_failed,
+                       "still not pointing to Azion after " + format_duration(p.dns_recheck.give_up_after) +
+                           ":\n" + detail);
+        d.after.dns_checks = row.dns_checks + 1;
+        return d;
+    }
+    auto d = row.state == domain_state::dns_waiting ? unchanged(row)
+                                                    : moved(row, domain_state::dns_waiting, detail);
+    d.after.detail = detail;
+    d.after.dns_checks = row.dns_checks + 1;
+    d.after.next_attempt_at = m.now + jittered(backoff_delay(p.dns_recheck, row.dns_checks), m);
+    d.changed = true;
+    return d;
+}
+
 decision retry_later(const domain_row& row, const azion::diagnostics& diag, const policy& p,
                      const moment& m) {
     auto d = unchanged(row);
@@ -137,6 +161,7 @@ policy policy::from(const config& cfg) {
     policy p;
     p.certificate = cfg.certificate;
     p.poll = cfg.poll;
+    p.dns_recheck = cfg.dns.recheck;
     return p;
 }
 
@@ -227,15 +252,12 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
             if constexpr (std::is_same_v<T, dns_verdict>) {
                 switch (ev.result) {
                 case dns_verdict::outcome::points: return send(row, p);
-                case dns_verdict::outcome::not_yet:
+                case dns_verdict::outcome::not_yet: return dns_not_pointing(row, ev.detail, p, m);
                 case dns_verdict::outcome::inconclusive: {
-                    // The DNS stage's own issue fills in backoff and give-up; until then a
-                    // row that does not point waits and is looked at again.
-                    auto d = row.state == domain_state::dns_waiting
-                                 ? unchanged(row)
-                                 : moved(row, domain_state::dns_waiting, ev.detail);
-                    d.after.detail = ev.detail;
-                    d.after.next_attempt_at = m.now + backoff_delay(p.retry, 0);
+                    // Says nothing about the names: never a reason to request, nor to give up.
+                    auto d = unchanged(row);
+                    d.after.detail = "DNS check inconclusive, retrying soon:\n" + ev.detail;
+                    d.after.next_attempt_at = m.now + jittered(std::min(p.dns_retry_soon, p.dns_recheck.first), m);
                     d.changed = true;
                     return d;
                 }

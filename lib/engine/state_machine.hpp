@@ -26,6 +26,11 @@ struct policy {
     /// Backoff for retryable API failures (429, 5xx, timeouts); give_up_after is unused:
     /// a request is retried until it gets an answer.
     backoff_config retry{std::chrono::seconds{1}, std::chrono::minutes{5}, std::chrono::hours{0}};
+    /// Re-checks of rows whose names do not point to Azion yet (dns.recheck).
+    backoff_config dns_recheck{std::chrono::minutes{1}, std::chrono::minutes{30},
+                               std::chrono::hours{72}};
+    /// An inconclusive check (SERVFAIL, timeout) is retried after at most this.
+    std::chrono::milliseconds dns_retry_soon{std::chrono::seconds{30}};
 
     static policy from(const config& cfg);
 };

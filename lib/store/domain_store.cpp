@@ -7,7 +7,7 @@ namespace {
 
 constexpr const char* row_columns =
     "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
-    "generation, request_name, attempts, polls, next_attempt_at, state_since, validity";
+    "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks";
 
 domain_row read_row(const sqlite::statement& s) {
     domain_row r;
@@ -27,6 +27,7 @@ domain_row read_row(const sqlite::statement& s) {
     if (auto at = s.column_optional_int(11)) r.next_attempt_at = from_unix_ms(*at);
     r.state_since = from_unix_ms(s.column_int(12));
     r.validity = s.column_optional_text(13);
+    r.dns_checks = static_cast<int>(s.column_int(14));
     return r;
 }
 
@@ -60,7 +61,7 @@ domain_store::domain_store(const std::filesystem::path& path)
                                         "ORDER BY next_attempt_at, id LIMIT ?2")),
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
                    "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
-                   "validity = ?8, "
+                   "validity = ?8, dns_checks = ?12, "
                    "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                    "WHERE id = ?9 AND state = ?10 AND generation = ?11") {}
 
@@ -103,6 +104,7 @@ std::vector<std::int64_t> domain_store::apply(std::span<const domain_change> cha
             update_.bind(9, a.id);
             update_.bind(10, to_string(c.before_state));
             update_.bind(11, c.before_generation);
+            update_.bind(12, a.dns_checks);
             update_.run();
             if (db_.changes() == 0) stale.push_back(a.id);
         }

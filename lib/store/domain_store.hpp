@@ -32,6 +32,7 @@ struct domain_row {
     std::optional<std::string> request_name;
     int attempts = 0;
     int polls = 0;
+    int dns_checks = 0;
     std::optional<wall_time> next_attempt_at;
     wall_time state_since{};
     std::optional<std::string> validity;

@@ -3,7 +3,10 @@
 #include "store/domain_store.hpp"
 #include "test_pki.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -29,6 +32,81 @@ scratch_dir::~scratch_dir() {
     if (std::getenv("CERTQ_KEEP_TEST_DIRS")) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+}
+
+unsigned short free_loopback_port() {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        ::bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        ::getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len);
+        const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+        const bool tcp_free = ::bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        ::close(tcp);
+        ::close(udp);
+        if (tcp_free) return ntohs(addr.sin_port);
+    }
+    throw std::runtime_error("no free loopback port");
+}
+
+namespace {
+
+const char* const test_zones[] = {"azionedge.net", "provider.net", "otherhost.net", "example.com",
+                                  "example.org",   "caa-strict.net", "caa-ok.net"};
+
+std::string zone_header(const std::string& zone, int serial) {
+    return "$ORIGIN " + zone + ".\n$TTL 60\n@ IN SOA ns1." + zone + ". hostmaster." + zone + ". ( " +
+           std::to_string(serial) + " 3600 600 86400 60 )\n@ IN NS ns1." + zone + ".\nns1 IN A 127.0.0.1\n";
+}
+
+} // namespace
+
+nsd_server::nsd_server(const scratch_dir& dir) : dir_(dir / "nsd") {
+    std::filesystem::create_directories(dir_);
+    const std::filesystem::path zones = std::filesystem::path(CERTQ_SOURCE_DIR) / "tests/integration/dns";
+    port_ = free_loopback_port();
+    std::ofstream conf(dir_ / "nsd.conf");
+    conf << "server:\n"
+         << "  ip-address: 127.0.0.1@" << port_ << "\n"
+         << "  username: \"\"\n  chroot: \"\"\n  database: \"\"\n"
+         << "  zonelistfile: \"" << (dir_ / "zone.list").string() << "\"\n"
+         << "  xfrdfile: \"" << (dir_ / "xfrd.state").string() << "\"\n"
+         << "  pidfile: \"" << (dir_ / "nsd.pid").string() << "\"\n"
+         << "  xfrdir: \"" << dir_.string() << "\"\n"
+         << "  zonesdir: \"" << dir_.string() << "\"\n"
+         << "  server-count: 1\n  verbosity: 2\n"
+         << "remote-control:\n  control-enable: no\n";
+    for (const char* zone : test_zones) {
+        std::filesystem::copy_file(zones / (std::string(zone) + ".zone"), dir_ / (std::string(zone) + ".zone"),
+                                   std::filesystem::copy_options::overwrite_existing);
+        conf << "zone:\n  name: " << zone << "\n  zonefile: " << zone << ".zone\n";
+    }
+    conf.close();
+    proc_ = std::make_unique<process>(std::vector<std::string>{"/usr/sbin/nsd", "-d", "-c", (dir_ / "nsd.conf").string()},
+                                      std::map<std::string, std::string>{}, dir_ / "nsd.log");
+    if (!wait_for([&] { return output().find("nsd started") != std::string::npos || !proc_->running(); }, std::chrono::seconds{20}) ||
+        !proc_->running())
+        throw std::runtime_error("nsd did not start:\n" + output());
+}
+
+nsd_server::~nsd_server() {
+    proc_->signal(SIGTERM);
+    proc_->wait(std::chrono::seconds{10});
+}
+
+void nsd_server::replace_zone(const std::string& zone, const std::string& records) {
+    ++serial_;
+    {
+        std::ofstream out(dir_ / (zone + ".zone"), std::ios::trunc);
+        out << zone_header(zone, serial_) << records;
+    }
+    const auto before = output().size();
+    proc_->signal(SIGHUP);
+    if (!wait_for([&] { return output().find("zone " + zone, before) != std::string::npos; }, std::chrono::seconds{20}))
+        throw std::runtime_error("nsd did not reload " + zone + ":\n" + output());
 }
 
 azion_config client_config_for(const sim::azion_simulator& sim, const scratch_dir& dir) {
@@ -130,7 +208,7 @@ void environment::write_config(const daemon_settings& s) {
         << "  max_in_flight: " << s.max_in_flight << "\n"
         << "  rate_limit: { requests_per_second: " << s.requests_per_second
         << ", burst: " << s.burst << " }\n"
-        << "dns: { check: false }\n"
+        << s.dns_yaml
         << "poll: { first: " << s.poll_first << ", max: " << s.poll_max
         << ", give_up_after: " << s.poll_give_up_after << " }\n"
         << "http: { listen: \"\" }\n"

@@ -57,6 +57,30 @@ private:
     std::filesystem::path output_;
 };
 
+/// A port on 127.0.0.1 free for both UDP and TCP when asked (the kernel's choice).
+unsigned short free_loopback_port();
+
+/// NSD, Debian's authoritative DNS server, serving every zone file of tests/integration/dns on
+/// 127.0.0.1 at a free port, in the foreground and unprivileged.
+class nsd_server {
+public:
+    explicit nsd_server(const scratch_dir& dir);
+    ~nsd_server();
+    unsigned short port() const { return port_; }
+    /// "127.0.0.1:<port>", as dns.servers takes it.
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+    /// Rewrites a zone's records (after its SOA/NS header) and has NSD reload it; returns once
+    /// NSD has read the new serial.
+    void replace_zone(const std::string& zone, const std::string& records);
+    std::string output() const { return proc_->output(); }
+
+private:
+    std::filesystem::path dir_;
+    unsigned short port_ = 0;
+    std::unique_ptr<process> proc_;
+    int serial_ = 1;
+};
+
 /// Settings a test may change before writing certqd's configuration.
 struct daemon_settings {
     double requests_per_second = 50;
@@ -66,6 +90,7 @@ struct daemon_settings {
     std::string poll_max = "2s";
     std::string poll_give_up_after = "1h";
     std::string timeout = "10s";
+    std::string dns_yaml = "dns: { check: false }\n";
     std::string extra_yaml; // appended verbatim
 };
 

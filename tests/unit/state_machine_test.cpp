@@ -226,12 +226,52 @@ TEST(StateMachine, UnusableInputIsInvalidWithAReason) {
     EXPECT_EQ(on_due(null_sans, test_policy(), at(t0)).next, action::check_dns);
 }
 
-TEST(StateMachine, DnsNotPointingWaitsWithTheDetail) {
-    const auto d = on_event(queued_row(), dns_verdict{dns_verdict::outcome::not_yet, "x -> elsewhere"},
-                            test_policy(), at(t0));
+TEST(StateMachine, DnsWaitingRechecksWithGrowingDelayThenGivesUp) {
+    auto p = test_policy();
+    p.dns_recheck = {1min, 30min, 72h};
+    auto row = queued_row();
+    const dns_verdict not_yet{dns_verdict::outcome::not_yet, "shop.example.com: no such name (NXDOMAIN)"};
+    auto d = on_event(row, not_yet, p, at(t0, 0.5));
     EXPECT_EQ(d.after.state, domain_state::dns_waiting);
-    EXPECT_EQ(d.after.detail, "x -> elsewhere");
-    EXPECT_TRUE(d.after.next_attempt_at.has_value());
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 1min);
+    EXPECT_EQ(d.after.dns_checks, 1);
+    row = d.after;
+    row.state_since = t0;
+    d = on_event(row, not_yet, p, at(t0 + 1min, 0.5));
+    EXPECT_EQ(*d.after.next_attempt_at - (t0 + 1min), 2min);
+    row.dns_checks = 10;
+    d = on_event(row, not_yet, p, at(t0 + 2h, 0.5));
+    EXPECT_EQ(*d.after.next_attempt_at - (t0 + 2h), 30min);
+    d = on_event(row, not_yet, p, at(t0 + 72h, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::dns_failed);
+    EXPECT_EQ(d.after.detail, "still not pointing to Azion after 72h:\nshop.example.com: no such name (NXDOMAIN)");
+}
+
+TEST(StateMachine, InconclusiveDnsNeitherRequestsNorGivesUp) {
+    auto p = test_policy();
+    p.dns_recheck = {1min, 30min, 72h};
+    const dns_verdict unsure{dns_verdict::outcome::inconclusive, "shop.example.com: DNS check inconclusive (SERVFAIL)"};
+    auto row = queued_row();
+    auto d = on_event(row, unsure, p, at(t0, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::queued);
+    EXPECT_EQ(d.next, action::none);
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 30s);
+    row.state = domain_state::dns_waiting;
+    row.state_since = t0;
+    d = on_event(row, unsure, p, at(t0 + 100h, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::dns_waiting);
+    EXPECT_EQ(d.after.detail, "DNS check inconclusive, retrying soon:\nshop.example.com: DNS check inconclusive (SERVFAIL)");
+}
+
+TEST(StateMachine, RowWhoseNamesNowPointLeavesDnsWaitingForRequesting) {
+    auto row = queued_row();
+    row.state = domain_state::dns_waiting;
+    row.detail = "shop.example.com: no such name (NXDOMAIN)";
+    row.dns_checks = 3;
+    const auto d = on_event(row, dns_verdict{}, test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::requesting);
+    EXPECT_FALSE(d.after.detail);
+    EXPECT_EQ(d.next, action::send_request);
 }
 
 TEST(CertificateName, DerivedUniquePerRowAndGeneration) {

@@ -1,0 +1,98 @@
+#include "dns/checker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace certq::dns {
+
+namespace asio = boost::asio;
+using steady = std::chrono::steady_clock;
+
+checker::checker(asio::any_io_executor ex, checker_options options)
+    : ex_(ex), options_(std::move(options)), resolver_(ex, options_.resolver),
+      rows_(ex, options_.max_concurrent_rows) {
+    for (auto& t : options_.targets) t = canonical_name(t);
+    options_.edge_hostname = canonical_name(options_.edge_hostname);
+}
+
+void checker::shutdown() {
+    rows_.close();
+    resolver_.shutdown();
+}
+
+asio::awaitable<answer> checker::ask(std::string name, record_type type) {
+    const auto key = std::make_pair(static_cast<int>(type), canonical_name(name));
+    for (int waited = 0; waited < 2; ++waited) {
+        auto it = cache_.find(key);
+        if (it == cache_.end()) break;
+        if (it->second.value && it->second.expires > steady::now()) {
+            ++stats_.reused;
+            co_return *it->second.value;
+        }
+        if (it->second.value) break; // expired
+        // The same question is under way for another row: wait for its answer.
+        auto ready = it->second.ready;
+        co_await ready->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (cache_.size() > 10'000) {
+        const auto now = steady::now();
+        std::erase_if(cache_, [&](const auto& e) { return e.second.value && e.second.expires <= now; });
+    }
+    auto ready = std::make_shared<asio::steady_timer>(ex_, steady::time_point::max());
+    cache_[key] = entry{std::nullopt, {}, ready};
+    ++stats_.queries;
+    auto a = co_await resolver_.query(key.second, type);
+    // Answers are kept for the wave; failures are not, so the next row asks again.
+    if (is_answer(a.result)) cache_[key] = entry{a, steady::now() + options_.wave, nullptr};
+    else cache_.erase(key);
+    ready->cancel();
+    co_return a;
+}
+
+asio::awaitable<edge_addresses> checker::edge() {
+    edge_addresses e;
+    e.hostname = options_.edge_hostname;
+    if (e.hostname.empty()) co_return e;
+    auto v4 = co_await ask(e.hostname, record_type::a);
+    auto v6 = co_await ask(e.hostname, record_type::aaaa);
+    for (const auto* a : {&v4, &v6})
+        if (a->result == status::ok) e.addresses.insert(a->addresses.begin(), a->addresses.end());
+    e.known = !e.addresses.empty();
+    if (!e.known)
+        e.problem = is_answer(v4.result) ? "it has no addresses" : std::string(to_string(v4.result));
+    co_return e;
+}
+
+asio::awaitable<name_result> checker::check_name(std::string name) {
+    auto v4 = co_await ask(name, record_type::a);
+    auto v6 = co_await ask(name, record_type::aaaa);
+    auto edge_info = co_await edge();
+    auto pointing = judge_pointing(name, v4, v6, options_.targets, edge_info);
+    if (pointing.result != outcome::points) co_return pointing;
+    std::vector<std::pair<std::string, answer>> climb;
+    for (const auto& step : caa_climb(name)) {
+        auto a = co_await ask(step, record_type::caa);
+        const bool stop = !is_answer(a.result) || !a.caa.empty();
+        climb.emplace_back(step, std::move(a));
+        if (stop) break;
+    }
+    auto caa = judge_caa(name, climb);
+    if (caa.result != outcome::points) co_return caa;
+    co_return pointing;
+}
+
+asio::awaitable<row_verdict> checker::check(std::vector<std::string> names) {
+    const bool admitted = co_await rows_.acquire();
+    if (!admitted) {
+        row_verdict v;
+        v.result = outcome::inconclusive;
+        v.detail = "DNS check not run: shutting down";
+        co_return v;
+    }
+    semaphore_guard held(rows_);
+    std::vector<name_result> results;
+    for (const auto& n : names) results.push_back(co_await check_name(n));
+    co_return combine(results);
+}
+
+} // namespace certq::dns

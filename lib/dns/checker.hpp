@@ -1,0 +1,60 @@
+#pragma once
+// The DNS pre-check of a row: every name must lead to Azion and allow Let's Encrypt by CAA.
+// Look-ups are shared: within a wave (a short time), the same question is asked once however
+// many rows need it — a provider's CNAME target, a parent's CAA, the edge name's addresses.
+
+#include "asio/async_semaphore.hpp"
+#include "dns/resolver.hpp"
+#include "dns/verdict.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+
+namespace certq::dns {
+
+struct checker_options {
+    resolver_options resolver;
+    std::vector<std::string> targets;
+    std::string edge_hostname;
+    std::size_t max_concurrent_rows = 32;
+    std::chrono::milliseconds wave{std::chrono::seconds{30}}; ///< how long an answer is reused
+};
+
+struct checker_stats {
+    std::uint64_t queries = 0;  ///< sent to a server
+    std::uint64_t reused = 0;   ///< answered from the wave's cache or a query under way
+};
+
+class checker {
+public:
+    /// Throws std::runtime_error if the resolver cannot start.
+    checker(boost::asio::any_io_executor ex, checker_options options);
+
+    /// The verdict on all names of one row. Never throws for DNS trouble: that is inconclusive.
+    boost::asio::awaitable<row_verdict> check(std::vector<std::string> names);
+
+    void shutdown();
+    const checker_stats& stats() const { return stats_; }
+
+private:
+    boost::asio::awaitable<answer> ask(std::string name, record_type type);
+    boost::asio::awaitable<name_result> check_name(std::string name);
+    boost::asio::awaitable<edge_addresses> edge();
+
+    struct entry {
+        std::optional<answer> value;
+        std::chrono::steady_clock::time_point expires{};
+        std::shared_ptr<boost::asio::steady_timer> ready; // woken when an answer under way lands
+    };
+
+    boost::asio::any_io_executor ex_;
+    checker_options options_;
+    resolver resolver_;
+    async_semaphore rows_;
+    std::map<std::pair<int, std::string>, entry> cache_;
+    checker_stats stats_;
+};
+
+} // namespace certq::dns
