@@ -228,6 +228,9 @@ struct client::impl {
             reply.body = std::move(res.body());
             if (auto it = res.find(http::field::retry_after); it != res.end())
                 reply.retry_after = parse_retry_after(it->value());
+            // The shared bucket learns from every answer: a 429 slows all callers at once.
+            if (reply.status == 429) limiter_.throttled(reply.retry_after.value_or(std::chrono::seconds{1}));
+            else if (reply.status < 500) limiter_.succeeded();
             if (res.keep_alive() && !shut_down_) {
                 conn->idle_since = steady::now();
                 idle_.push_back(std::move(conn));
@@ -395,5 +398,6 @@ asio::awaitable<result<bool>> client::delete_certificate(slot&, std::int64_t id)
 void client::shutdown() { impl_->shutdown(); }
 void client::set_rate(double rps, int burst) { impl_->limiter_.set_rate(rps, burst); }
 const client_stats& client::stats() const { return impl_->stats_; }
+double client::current_rate() const { return impl_->limiter_.bucket().rate(); }
 
 } // namespace certq::azion

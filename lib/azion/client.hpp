@@ -69,6 +69,8 @@ public:
     void shutdown();
 
     void set_rate(double requests_per_second, int burst);
+    /// The rate in force: the configured one, or less while recovering from 429s.
+    double current_rate() const;
     const client_stats& stats() const;
 
     struct impl;

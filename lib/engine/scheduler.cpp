@@ -49,6 +49,14 @@ struct due_job {
     }
 };
 
+struct admit_job {
+    domain_change change;
+    store::budget_claim claim;
+    store::budget limits;
+    wall_time at;
+    store::admission operator()(store::domain_store& s) const { return s.admit(change, claim, limits, at); }
+};
+
 struct unfinished_job {
     std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
 };
@@ -127,6 +135,23 @@ asio::awaitable<bool> scheduler::save(std::vector<domain_change> changes,
     }
 }
 
+asio::awaitable<std::optional<store::admission>> scheduler::admit(const domain_row& row,
+                                                                   const decision& d) {
+    try {
+        admit_job job{{row.state, row.generation, d.after}, *d.claim, policy_.budget, wall_now()};
+        auto a = co_await db_.run(std::move(job));
+        if (a.outcome == store::admission::result::stale) {
+            spdlog::info("row {} changed meanwhile; leaving it to its new state", row.id);
+            co_return std::nullopt;
+        }
+        co_return a;
+    } catch (const sqlite::error& e) {
+        spdlog::warn("database write failed, pausing work for {}: {}", format_duration(db_pause), e.what());
+        db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
+        co_return std::nullopt;
+    }
+}
+
 asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot& slot) {
     const auto& row = d.after;
     switch (d.next) {
@@ -173,7 +198,17 @@ asio::awaitable<void> scheduler::work_on_row(domain_row row) {
             slot = co_await api_.acquire_slot();
             if (!slot || stopping_) break;
         }
-        if (d.changed) {
+        if (d.changed && d.claim) {
+            const auto admitted = co_await admit(row, d);
+            if (!admitted) break;
+            if (admitted->outcome == store::admission::result::budget_spent) {
+                d = on_event(row, budget_spent{admitted->detail, admitted->resume_at}, policy_, now());
+                continue;
+            }
+            log_change(row, d.after);
+            if (d.after.state != row.state) d.after.state_since = wall_now();
+            row = d.after;
+        } else if (d.changed) {
             std::vector<domain_change> change;
             change.push_back({row.state, row.generation, d.after});
             if (!co_await save(std::move(change), d.durability)) break;

@@ -59,6 +59,10 @@ private:
     boost::asio::awaitable<void> work_on_row(store::domain_row row);
     boost::asio::awaitable<void> poll_batch(std::vector<store::domain_row> rows);
     boost::asio::awaitable<event> perform(const decision& d, azion::client::slot& slot);
+    /// The step into `requesting` for a new request, under the budgets. nullopt: nothing was
+    /// written (the row moved on, or the database refused).
+    boost::asio::awaitable<std::optional<store::admission>> admit(const store::domain_row& row,
+                                                                  const decision& d);
     /// Writes decisions; returns false if the database refused (the row is then left as it
     /// was stored and comes back when due).
     boost::asio::awaitable<bool> save(std::vector<store::domain_change> changes,

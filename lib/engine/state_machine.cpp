@@ -1,8 +1,11 @@
 #include "engine/state_machine.hpp"
 
+#include "hostname/registered_domain.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <set>
 
 namespace certq::engine {
 namespace {
@@ -63,6 +66,20 @@ decision send(const domain_row& row, const policy& p) {
     req.authority = p.certificate.authority;
     req.key_algorithm = p.certificate.key_algorithm;
     d.request = std::move(req);
+    if (row.state != domain_state::requesting) {
+        // A new request draws on Let's Encrypt's budgets; a re-send after a look-up found
+        // nothing at Azion does not (nothing reached Let's Encrypt).
+        store::budget_claim claim;
+        std::set<std::string> domains;
+        std::vector<std::string> sorted = *names;
+        std::sort(sorted.begin(), sorted.end());
+        for (const auto& n : sorted) {
+            domains.insert(hostname::registered_domain(n));
+            claim.names_key += (claim.names_key.empty() ? "" : ",") + n;
+        }
+        claim.registered_domains.assign(domains.begin(), domains.end());
+        d.claim = std::move(claim);
+    }
     return d;
 }
 
@@ -162,6 +179,8 @@ policy policy::from(const config& cfg) {
     p.certificate = cfg.certificate;
     p.poll = cfg.poll;
     p.dns_recheck = cfg.dns.recheck;
+    p.budget.per_registered_domain = cfg.letsencrypt.per_registered_domain;
+    p.budget.window = cfg.letsencrypt.window;
     return p;
 }
 
@@ -284,6 +303,13 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                 return moved(row, domain_state::failed, "Azion refused the request: " + ev.diag.summary());
             } else if constexpr (std::is_same_v<T, call_failed>) {
                 return retry_later(row, ev.diag, p, m);
+            } else if constexpr (std::is_same_v<T, budget_spent>) {
+                auto d = row.state == domain_state::throttled ? unchanged(row)
+                                                              : moved(row, domain_state::throttled, ev.detail);
+                d.after.detail = ev.detail;
+                d.after.next_attempt_at = ev.resume_at;
+                d.changed = true;
+                return d;
             } else if constexpr (std::is_same_v<T, certificate_gone>) {
                 return moved(row, domain_state::failed,
                              "certificate " +

@@ -31,6 +31,8 @@ struct policy {
                                std::chrono::hours{72}};
     /// An inconclusive check (SERVFAIL, timeout) is retried after at most this.
     std::chrono::milliseconds dns_retry_soon{std::chrono::seconds{30}};
+    /// Let's Encrypt's budgets (letsencrypt.*).
+    store::budget budget;
 
     static policy from(const config& cfg);
 };
@@ -71,8 +73,14 @@ struct call_failed {
 /// The certificate the row follows no longer exists at Azion (404).
 struct certificate_gone {};
 
+/// A Let's Encrypt budget the request would draw on is spent until `resume_at`.
+struct budget_spent {
+    std::string detail;
+    wall_time resume_at;
+};
+
 using event = std::variant<dns_verdict, certificate_seen, name_not_found, request_refused,
-                           call_failed, certificate_gone>;
+                           call_failed, certificate_gone, budget_spent>;
 
 // ---- decisions ------------------------------------------------------------------------------
 
@@ -90,6 +98,9 @@ struct decision {
     store::durability durability = store::durability::normal;
     action next = action::none;
     std::optional<azion::certificate_request> request; ///< with send_request
+    /// With a new request (not a re-send): the budgets it draws on. The write into
+    /// `requesting` is then conditional on them (store::domain_store::admit).
+    std::optional<store::budget_claim> claim;
 };
 
 /// What to do with a row that is due (picked from the queue).

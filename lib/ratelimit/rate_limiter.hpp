@@ -18,6 +18,10 @@ public:
     boost::asio::awaitable<bool> acquire();
 
     void set_rate(double rate, int burst) { bucket_.set_rate(rate, burst); }
+    void throttled(std::chrono::steady_clock::duration pause) {
+        bucket_.throttled(token_bucket::clock::now(), pause);
+    }
+    void succeeded() { bucket_.succeeded(token_bucket::clock::now()); }
     const token_bucket& bucket() const { return bucket_; }
     /// Wakes every waiter with `false` (shutdown).
     void close();

@@ -2,6 +2,8 @@
 
 #include "store/migrations.hpp"
 
+#include <chrono>
+
 namespace certq::store {
 namespace {
 
@@ -81,40 +83,113 @@ std::vector<domain_row> domain_store::due(queue q, wall_time now, std::size_t li
     return rows;
 }
 
+// In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL defers that to the
+// checkpoint. Only the commits that must outlive a power cut pay for the fsync.
+class domain_store::durable_scope {
+public:
+    durable_scope(sqlite::database& db, durability d) : db_(db), full_(d == durability::full) {
+        if (full_) db_.exec("PRAGMA synchronous = FULL");
+    }
+    ~durable_scope() {
+        if (full_) sqlite3_exec(db_.handle(), "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+    }
+    durable_scope(const durable_scope&) = delete;
+    durable_scope& operator=(const durable_scope&) = delete;
+
+private:
+    sqlite::database& db_;
+    bool full_;
+};
+
+std::vector<std::int64_t> domain_store::write(std::span<const domain_change> changes) {
+    std::vector<std::int64_t> stale;
+    for (const auto& c : changes) {
+        const auto& a = c.after;
+        update_.bind(1, to_string(a.state));
+        update_.bind(2, a.detail);
+        update_.bind(3, a.certificate_id);
+        update_.bind(4, a.request_name);
+        update_.bind(5, a.attempts);
+        update_.bind(6, a.polls);
+        if (a.next_attempt_at) update_.bind(7, to_unix_ms(*a.next_attempt_at));
+        else update_.bind_null(7);
+        update_.bind(8, a.validity);
+        update_.bind(9, a.id);
+        update_.bind(10, to_string(c.before_state));
+        update_.bind(11, c.before_generation);
+        update_.bind(12, a.dns_checks);
+        update_.run();
+        if (db_.changes() == 0) stale.push_back(a.id);
+    }
+    return stale;
+}
+
 std::vector<std::int64_t> domain_store::apply(std::span<const domain_change> changes,
                                               durability d) {
-    std::vector<std::int64_t> stale;
-    if (changes.empty()) return stale;
-    // In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL defers that to the
-    // checkpoint. Only the commits that must outlive a power cut pay for the fsync.
-    if (d == durability::full) db_.exec("PRAGMA synchronous = FULL");
-    try {
-        sqlite::transaction tx(db_);
-        for (const auto& c : changes) {
-            const auto& a = c.after;
-            update_.bind(1, to_string(a.state));
-            update_.bind(2, a.detail);
-            update_.bind(3, a.certificate_id);
-            update_.bind(4, a.request_name);
-            update_.bind(5, a.attempts);
-            update_.bind(6, a.polls);
-            if (a.next_attempt_at) update_.bind(7, to_unix_ms(*a.next_attempt_at));
-            else update_.bind_null(7);
-            update_.bind(8, a.validity);
-            update_.bind(9, a.id);
-            update_.bind(10, to_string(c.before_state));
-            update_.bind(11, c.before_generation);
-            update_.bind(12, a.dns_checks);
-            update_.run();
-            if (db_.changes() == 0) stale.push_back(a.id);
-        }
-        tx.commit();
-    } catch (...) {
-        if (d == durability::full) db_.exec("PRAGMA synchronous = NORMAL");
-        throw;
-    }
-    if (d == durability::full) db_.exec("PRAGMA synchronous = NORMAL");
+    if (changes.empty()) return {};
+    durable_scope scope(db_, d);
+    sqlite::transaction tx(db_);
+    auto stale = write(changes);
+    tx.commit();
     return stale;
+}
+
+admission domain_store::admit(const domain_change& change, const budget_claim& claim,
+                              const budget& limits, wall_time now) {
+    durable_scope scope(db_, durability::full);
+    sqlite::transaction tx(db_);
+    const auto since = to_unix_ms(now) - limits.window.count();
+    // When the (count - limit + 1)-th oldest request in the window leaves it, a slot frees.
+    const auto resume_after = [&](sqlite::statement& oldest, std::int64_t count, int limit) {
+        oldest.bind(3, count - limit);
+        return oldest.step() ? from_unix_ms(oldest.column_int(0)) + limits.window : now + limits.window;
+    };
+    for (const auto& domain : claim.registered_domains) {
+        auto count = db_.prepare("SELECT count(*) FROM le_request_domains WHERE registered_domain = ?1 AND at > ?2");
+        count.bind(1, domain).bind(2, since);
+        const auto n = count.step() ? count.column_int(0) : 0;
+        if (n < limits.per_registered_domain) continue;
+        auto oldest = db_.prepare("SELECT at FROM le_request_domains WHERE registered_domain = ?1 AND at > ?2 "
+                                  "ORDER BY at LIMIT 1 OFFSET ?3");
+        oldest.bind(1, domain).bind(2, since);
+        admission a;
+        a.outcome = admission::result::budget_spent;
+        a.resume_at = resume_after(oldest, n, limits.per_registered_domain);
+        a.detail = "Let's Encrypt budget for " + domain + " is spent (" + std::to_string(n) +
+                   " requests in " + format_duration(limits.window) + ", at most " +
+                   std::to_string(limits.per_registered_domain) + "); goes on at " + format_iso8601(a.resume_at);
+        return a;
+    }
+    {
+        auto count = db_.prepare("SELECT count(*) FROM le_requests WHERE names_key = ?1 AND at > ?2");
+        count.bind(1, claim.names_key).bind(2, since);
+        const auto n = count.step() ? count.column_int(0) : 0;
+        if (n >= limits.per_name_set) {
+            auto oldest = db_.prepare("SELECT at FROM le_requests WHERE names_key = ?1 AND at > ?2 "
+                                      "ORDER BY at LIMIT 1 OFFSET ?3");
+            oldest.bind(1, claim.names_key).bind(2, since);
+            admission a;
+            a.outcome = admission::result::budget_spent;
+            a.resume_at = resume_after(oldest, n, limits.per_name_set);
+            a.detail = "these exact names were requested " + std::to_string(n) + " times in " +
+                       format_duration(limits.window) + " (Let's Encrypt allows " +
+                       std::to_string(limits.per_name_set) + " per set of names); goes on at " +
+                       format_iso8601(a.resume_at);
+            return a;
+        }
+    }
+    if (!write(std::span<const domain_change>(&change, 1)).empty()) return {admission::result::stale, {}, {}};
+    auto request = db_.prepare("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3)");
+    request.bind(1, change.after.id).bind(2, claim.names_key).bind(3, to_unix_ms(now));
+    request.run();
+    const auto request_id = db_.last_insert_rowid();
+    auto line = db_.prepare("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)");
+    for (const auto& domain : claim.registered_domains) {
+        line.bind(1, request_id).bind(2, domain).bind(3, to_unix_ms(now));
+        line.run();
+    }
+    tx.commit();
+    return {};
 }
 
 std::optional<domain_row> domain_store::find(std::int64_t id) {

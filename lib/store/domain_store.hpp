@@ -51,6 +51,25 @@ enum class durability {
     full,   ///< survives a power cut: fsync before returning (used for `requesting`)
 };
 
+/// Let's Encrypt's budgets, counted from the ledger of requests sent.
+struct budget {
+    int per_registered_domain = 50;
+    int per_name_set = 5; ///< Let's Encrypt's limit for one exact set of names
+    std::chrono::milliseconds window = std::chrono::hours{168};
+};
+
+/// What a request draws on: its registered domains and its exact set of names.
+struct budget_claim {
+    std::vector<std::string> registered_domains;
+    std::string names_key;
+};
+
+struct admission {
+    enum class result { admitted, budget_spent, stale } outcome = result::admitted;
+    std::string detail;          ///< with budget_spent: which budget, and until when
+    wall_time resume_at{};       ///< with budget_spent: when a slot frees
+};
+
 class domain_store {
 public:
     /// Opens or creates the database, sets WAL mode and applies pending migrations.
@@ -69,6 +88,12 @@ public:
     /// decisions, left unwritten).
     std::vector<std::int64_t> apply(std::span<const domain_change> changes, durability d);
 
+    /// The step into `requesting` for a new request: in one durable transaction, checks the
+    /// claim against the budgets and, if they allow it, writes the change and records the
+    /// request in the ledger. Nothing is written when a budget is spent or the row moved on.
+    admission admit(const domain_change& change, const budget_claim& claim, const budget& limits,
+                    wall_time now);
+
     std::optional<domain_row> find(std::int64_t id);
 
     /// Rows not in a terminal state.
@@ -79,6 +104,10 @@ public:
     sqlite::database& db() { return db_; }
 
 private:
+    /// Writes the changes inside the caller's transaction; returns the stale ids.
+    std::vector<std::int64_t> write(std::span<const domain_change> changes);
+    class durable_scope;
+
     sqlite::database db_;
     sqlite::statement select_due_requests_;
     sqlite::statement select_due_polls_;

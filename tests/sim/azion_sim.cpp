@@ -19,6 +19,7 @@
 #include <cmath>
 #include <ctime>
 #include <mutex>
+#include <random>
 #include <regex>
 #include <thread>
 
@@ -83,6 +84,7 @@ struct azion_simulator::impl {
         tls.use_certificate_chain(asio::buffer(pki.server_cert_pem));
         tls.use_private_key(asio::buffer(pki.server_key_pem), ssl::context::pem);
         tokens = options.rate_burst;
+        random.seed(options.seed);
     }
 
     sim_options options;
@@ -100,6 +102,18 @@ struct azion_simulator::impl {
 
     double tokens = 0;
     steady::time_point refilled = steady::now();
+    std::mt19937 random{1};
+
+    fault draw_fault() {
+        std::uniform_real_distribution<double> u(0, 1);
+        const double x = u(random);
+        double edge = options.server_error_rate;
+        if (x < edge) return fault::server_error;
+        if (x < (edge += options.cut_rate)) return fault::cut;
+        if (x < (edge += options.hang_rate)) return fault::hang;
+        if (x < (edge += options.malformed_rate)) return fault::malformed;
+        return fault::none;
+    }
 
     // Server-side limit: a bucket refilled continuously; an empty bucket answers 429 with the
     // whole seconds until a token is back.
@@ -171,6 +185,40 @@ struct azion_simulator::impl {
         res.keep_alive(keep_alive);
         res.prepare_payload();
         return res;
+    }
+
+    // The answer to a request, and the fault to inflict instead of (or on) it.
+    std::pair<response, fault> handle_with_faults(const http::request<http::string_body>& req) {
+        auto res = handle(req);
+        std::lock_guard lock(mutex);
+        auto& entry = log.back();
+        if (entry.status == 429 || entry.status == 401) return {std::move(res), fault::none};
+        const auto f = draw_fault();
+        entry.injected = f;
+        switch (f) {
+        case fault::none: break;
+        case fault::server_error: {
+            // Not carried out: roll back a certificate this request created.
+            if (entry.status == 201) {
+                auto body = json::parse(entry.response_body);
+                certs.erase(body.at("data").at("id").as_int64());
+                --next_id;
+            }
+            res = reply(500, error_body(500, "10500", "Internal Server Error", "A server error occurred."),
+                        req.version(), req.keep_alive());
+            entry.status = 500;
+            entry.response_body = res.body();
+            break;
+        }
+        case fault::cut:
+        case fault::hang: entry.status = 0; break;
+        case fault::malformed:
+            res.body() = res.body().substr(0, res.body().size() / 2);
+            res.prepare_payload();
+            entry.response_body = res.body();
+            break;
+        }
+        return {std::move(res), f};
     }
 
     response handle(const http::request<http::string_body>& req) {
@@ -379,7 +427,17 @@ struct azion_simulator::impl {
             http::request<http::string_body> req;
             auto [rec, n] = co_await http::async_read(stream, buffer, req, use_nothrow);
             if (rec) break;
-            auto res = self->handle(req);
+            auto [res, injected] = self->handle_with_faults(req);
+            // A cut drops the connection at the TCP level, with no TLS close_notify: the client
+            // sees a truncated stream, as after a crash or a reset.
+            if (injected == fault::cut) co_return;
+            if (injected == fault::hang) {
+                // Hold the connection without answering until the client gives up.
+                beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{120});
+                http::request<http::string_body> ignored;
+                co_await http::async_read(stream, buffer, ignored, use_nothrow);
+                co_return;
+            }
             const bool keep = res.keep_alive();
             beast::get_lowest_layer(stream).expires_after(std::chrono::seconds{10});
             auto [wec, m] = co_await http::async_write(stream, res, use_nothrow);
@@ -417,6 +475,20 @@ void azion_simulator::stop() {
     if (!i.thread.joinable()) return;
     i.ioc.stop();
     i.thread.join();
+}
+
+void azion_simulator::set_faults(double server_error, double cut, double hang, double malformed) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->options.server_error_rate = server_error;
+    impl_->options.cut_rate = cut;
+    impl_->options.hang_rate = hang;
+    impl_->options.malformed_rate = malformed;
+}
+
+void azion_simulator::set_rate_limit(double rate, int burst) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->options.rate_limit = rate;
+    impl_->options.rate_burst = burst;
 }
 
 unsigned short azion_simulator::port() const { return impl_->port; }

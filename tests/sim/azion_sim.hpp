@@ -28,7 +28,18 @@ struct sim_options {
     /// Server-side limit on all requests; 0 turns it off.
     double rate_limit = 0;
     int rate_burst = 1;
+
+    // Faults, as shares of all requests (0..1), drawn independently per request. All but
+    // server errors strike after the request was carried out: the nasty case for a client is
+    // a POST that created a certificate whose answer never arrived.
+    double server_error_rate = 0; ///< 500 with an error body; nothing done
+    double cut_rate = 0;          ///< done, then the connection is closed without an answer
+    double hang_rate = 0;         ///< done, never answered (until the client gives up)
+    double malformed_rate = 0;    ///< done, answered with a truncated JSON body
+    unsigned seed = 1;
 };
+
+enum class fault { none, server_error, cut, hang, malformed };
 
 struct recorded_request {
     std::chrono::steady_clock::time_point at;
@@ -37,8 +48,9 @@ struct recorded_request {
     std::string target; ///< path and query, as sent
     std::string body;
     std::string authorization;
-    unsigned status = 0;       ///< what the simulator answered
+    unsigned status = 0;       ///< what the simulator answered (0: no answer)
     std::string response_body; ///< and the body it answered with
+    fault injected = fault::none;
 };
 
 struct sim_certificate {
@@ -73,6 +85,10 @@ public:
     /// Copies, safe to call from any thread while it serves.
     std::vector<recorded_request> requests() const;
     std::vector<sim_certificate> certificates() const;
+
+    /// Changes the faults and limits while serving.
+    void set_faults(double server_error, double cut, double hang, double malformed);
+    void set_rate_limit(double rate, int burst);
 
     /// Counts for a summary: requests per operation and status, certificates held.
     boost::json::object stats() const;

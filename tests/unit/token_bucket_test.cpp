@@ -65,5 +65,21 @@ TEST(TokenBucket, SlowerRateAppliesToLaterReservations) {
     EXPECT_EQ(bucket.reserve(t0), t0 + 600ms);
 }
 
+TEST(TokenBucket, PushBackHalvesTheRatePausesEveryoneAndRecoversAdditively) {
+    token_bucket bucket(20, 5);
+    const auto t0 = clock::time_point{} + 1h;
+    bucket.throttled(t0, 2s);
+    EXPECT_EQ(bucket.rate(), 10);
+    EXPECT_EQ(bucket.reserve(t0), t0 + 2s);       // nobody before the pause ends
+    EXPECT_EQ(bucket.reserve(t0), t0 + 2s + 100ms); // and no burst while slowed
+    for (int i = 0; i < 10; ++i) bucket.throttled(t0, 0s);
+    EXPECT_EQ(bucket.rate(), 20.0 / 16); // a floor, so traffic never stops altogether
+    bucket.succeeded(t0 + 1s);
+    EXPECT_DOUBLE_EQ(bucket.rate(), 20.0 / 16 + 2);
+    bucket.succeeded(t0 + 1h);
+    EXPECT_EQ(bucket.rate(), 20); // never above the configured rate
+    EXPECT_EQ(bucket.configured_rate(), 20);
+}
+
 } // namespace
 } // namespace certq
