@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <functional>
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -36,9 +37,56 @@ void print_summary(const certq::config& cfg, std::ostream& out) {
         << certq::format_duration(cfg.poll.give_up_after) << "\n";
 }
 
+std::int64_t db_unfinished(certq::engine::db_worker& db) {
+    // Before the loop runs, a direct read on this thread is safe: nothing else uses the store.
+    return db.unsafe_store().unfinished();
+}
+
+// SIGHUP: rates, DNS, schedules, budgets and logging change in place without dropping work;
+// what only a restart can change is named in the log. A bad file changes nothing.
+void reload(const std::string& file, certq::config& running, certq::azion::client& api,
+            certq::dns::checker* dns, certq::engine::scheduler& sched) {
+    certq::config next;
+    try {
+        next = certq::load_config(file);
+        if (dns) {
+            certq::dns::checker_options o;
+            o.resolver.servers = next.dns.servers;
+            o.targets = next.dns.targets;
+            o.edge_hostname = next.dns.edge_hostname;
+            dns->reconfigure(o);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+        return;
+    }
+    certq::setup_logging(next.log);
+    api.set_rate(next.azion.rate_limit.requests_per_second, next.azion.rate_limit.burst);
+    sched.reconfigure(next);
+    const auto restart_needed = [&](bool changed, const char* key) {
+        if (changed) spdlog::warn("reload: {} changed; it takes effect when certqd restarts", key);
+    };
+    restart_needed(next.database != running.database, "database");
+    restart_needed(next.azion.base_url != running.azion.base_url ||
+                       next.azion.certificates_path != running.azion.certificates_path,
+                   "azion.base_url/certificates_path");
+    restart_needed(next.azion.token_file != running.azion.token_file || next.azion.ca_file != running.azion.ca_file ||
+                       next.azion.auth_scheme != running.azion.auth_scheme,
+                   "azion.token_file/ca_file/auth_scheme");
+    restart_needed(next.azion.timeout != running.azion.timeout || next.azion.max_in_flight != running.azion.max_in_flight,
+                   "azion.timeout/max_in_flight");
+    restart_needed(next.dns.check != running.dns.check, "dns.check");
+    restart_needed(next.http.listen != running.http.listen, "http.listen");
+    running = next;
+    spdlog::info("reloaded {}: {}/s burst {}, log level {}", file, next.azion.rate_limit.requests_per_second,
+                 next.azion.rate_limit.burst, next.log.level);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    // A reload requested before the handler below is in place must not end the daemon.
+    std::signal(SIGHUP, SIG_IGN);
     CLI::App app{"certqd: Let's Encrypt certificates at Azion for every row of the domains table"};
     std::string config_file;
     bool exit_when_done = false;
@@ -124,11 +172,22 @@ int main(int argc, char** argv) {
             spdlog::info("received {}", signo == SIGTERM ? "SIGTERM" : "SIGINT");
             sched.stop();
         });
+        asio::signal_set hangup(ioc, SIGHUP);
+        std::function<void()> await_hangup = [&] {
+            hangup.async_wait([&](const boost::system::error_code& ec, int) {
+                if (ec) return;
+                reload(config_file, cfg, api, resolver ? &*resolver : nullptr, sched);
+                await_hangup();
+            });
+        };
+        await_hangup();
 
         std::exception_ptr failure;
+        spdlog::info("ready: {} row(s) waiting; SIGHUP reloads {}, SIGTERM stops", db_unfinished(db), config_file);
         asio::co_spawn(ioc, sched.run(), [&](std::exception_ptr e) {
             failure = e;
             signals.cancel();
+            hangup.cancel();
             if (resolver) resolver->shutdown();
         });
         ioc.run();

@@ -15,6 +15,15 @@ checker::checker(asio::any_io_executor ex, checker_options options)
     options_.edge_hostname = canonical_name(options_.edge_hostname);
 }
 
+void checker::reconfigure(const checker_options& options) {
+    resolver_.set_servers(options.resolver.servers);
+    options_.resolver.servers = options.resolver.servers;
+    options_.targets = options.targets;
+    for (auto& t : options_.targets) t = canonical_name(t);
+    options_.edge_hostname = canonical_name(options.edge_hostname);
+    std::erase_if(cache_, [](const auto& e) { return e.second.value.has_value(); });
+}
+
 void checker::shutdown() {
     rows_.close();
     resolver_.shutdown();

@@ -40,6 +40,10 @@ public:
     void shutdown();
     const checker_stats& stats() const { return stats_; }
 
+    /// Takes new servers, targets and edge hostname (a reload); cached answers are dropped.
+    /// Throws std::runtime_error for servers c-ares cannot use, changing nothing.
+    void reconfigure(const checker_options& options);
+
 private:
     boost::asio::awaitable<answer> ask(std::string name, record_type type);
     boost::asio::awaitable<name_result> check_name(std::string name);

@@ -215,12 +215,28 @@ struct resolver::impl : std::enable_shared_from_this<impl> {
         options.tries = o.tries;
         if (int rc = ares_init_options(&channel_, &options, mask); rc != ARES_SUCCESS)
             throw std::runtime_error(std::string("c-ares: cannot start: ") + ares_strerror(rc));
-        if (!o.servers.empty()) {
-            std::string csv;
-            for (const auto& s : o.servers) csv += (csv.empty() ? "" : ",") + s;
-            if (int rc = ares_set_servers_ports_csv(channel_, csv.c_str()); rc != ARES_SUCCESS)
-                throw std::runtime_error("dns.servers: \"" + csv + "\": " + ares_strerror(rc));
+        // Remember the system's resolvers, for a reload that empties dns.servers.
+        ares_addr_port_node* servers = nullptr;
+        if (ares_get_servers_ports(channel_, &servers) == ARES_SUCCESS) {
+            for (auto* n = servers; n; n = n->next) {
+                char text[INET6_ADDRSTRLEN] = {};
+                inet_ntop(n->family, &n->addr, text, sizeof text);
+                const int port = n->udp_port ? n->udp_port : 53;
+                system_servers_ += (system_servers_.empty() ? "" : ",") +
+                                   (n->family == AF_INET6 ? "[" + std::string(text) + "]" : std::string(text)) +
+                                   ":" + std::to_string(port);
+            }
+            ares_free_data(servers);
         }
+        if (!o.servers.empty()) set_servers(o.servers);
+    }
+
+    void set_servers(const std::vector<std::string>& servers) {
+        std::string csv;
+        for (const auto& s : servers) csv += (csv.empty() ? "" : ",") + s;
+        const std::string& use = csv.empty() ? system_servers_ : csv;
+        if (int rc = ares_set_servers_ports_csv(channel_, use.c_str()); rc != ARES_SUCCESS)
+            throw std::runtime_error("dns.servers: \"" + use + "\": " + ares_strerror(rc));
     }
 
     static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
@@ -328,6 +344,7 @@ struct resolver::impl : std::enable_shared_from_this<impl> {
     asio::any_io_executor ex_;
     asio::steady_timer timer_;
     ares_channel channel_ = nullptr;
+    std::string system_servers_; // from /etc/resolv.conf, for a reload that empties dns.servers
     std::map<int, std::shared_ptr<watch>> watches_;
     bool closed_ = false;
 };
@@ -340,6 +357,8 @@ resolver::resolver(asio::any_io_executor ex, const resolver_options& options)
 resolver::~resolver() { impl_->close(); }
 
 void resolver::shutdown() { impl_->close(); }
+
+void resolver::set_servers(const std::vector<std::string>& servers) { impl_->set_servers(servers); }
 
 asio::awaitable<answer> resolver::query(std::string name, record_type type) {
     auto self = impl_;

@@ -61,6 +61,10 @@ public:
     /// Cancels every query under way.
     void shutdown();
 
+    /// Uses these servers ("ip[:port]"; empty: /etc/resolv.conf) from the next query on.
+    /// Throws std::runtime_error naming a server c-ares cannot use.
+    void set_servers(const std::vector<std::string>& servers);
+
     struct impl;
 
 private:

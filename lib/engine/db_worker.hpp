@@ -58,6 +58,9 @@ public:
             asio::use_awaitable, std::forward<F>(job));
     }
 
+    /// The store itself, for start-up and tests only: safe solely while no job runs.
+    store::domain_store& unsafe_store() { return *store_; }
+
 private:
     std::unique_ptr<store::domain_store> store_;
     boost::asio::thread_pool pool_{1};

@@ -52,6 +52,10 @@ public:
 
     bool stopping() const { return stopping_; }
 
+    /// Takes the schedule and budget settings of a reloaded configuration for decisions from
+    /// now on. Rows keep the times already set.
+    void reconfigure(const config& cfg) { policy_ = policy::from(cfg); }
+
 private:
     boost::asio::awaitable<void> scan();
     boost::asio::awaitable<std::vector<store::domain_row>> due(store::domain_store::queue q,

@@ -138,6 +138,9 @@ admission domain_store::admit(const domain_change& change, const budget_claim& c
                               const budget& limits, wall_time now) {
     durable_scope scope(db_, durability::full);
     sqlite::transaction tx(db_);
+    // The guarded write first: a row that moved on is stale whatever the budgets say. When a
+    // budget turns out spent below, returning without commit rolls the write back.
+    if (!write(std::span<const domain_change>(&change, 1)).empty()) return {admission::result::stale, {}, {}};
     const auto since = to_unix_ms(now) - limits.window.count();
     // When the (count - limit + 1)-th oldest request in the window leaves it, a slot frees.
     const auto resume_after = [&](sqlite::statement& oldest, std::int64_t count, int limit) {
@@ -178,7 +181,6 @@ admission domain_store::admit(const domain_change& change, const budget_claim& c
             return a;
         }
     }
-    if (!write(std::span<const domain_change>(&change, 1)).empty()) return {admission::result::stale, {}, {}};
     auto request = db_.prepare("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3)");
     request.bind(1, change.after.id).bind(2, claim.names_key).bind(3, to_unix_ms(now));
     request.run();

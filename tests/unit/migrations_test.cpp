@@ -158,5 +158,57 @@ TEST_F(TempDb, DueRowsComeOldestFirstAndSkipBusyAndFutureOnes) {
     EXPECT_EQ(rows.size(), 2u);
 }
 
+TEST_F(TempDb, LedgerAdmitsWithinBudgetsAndSaysWhenASlotFrees) {
+    domain_store store(path_);
+    store.db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com'), ('c.example.com')");
+    const budget limits{2, 5, std::chrono::hours{168}};
+    const auto t0 = from_unix_ms(1'800'000'000'000);
+    auto request = [&](std::int64_t id, wall_time at, const std::string& names) {
+        auto row = *store.find(id);
+        auto after = row;
+        after.state = domain_state::requesting;
+        return store.admit({row.state, row.generation, after}, {{"example.com"}, names}, limits, at);
+    };
+    EXPECT_EQ(request(1, t0, "a.example.com").outcome, admission::result::admitted);
+    EXPECT_EQ(request(2, t0 + std::chrono::hours{1}, "b.example.com").outcome, admission::result::admitted);
+    const auto spent = request(3, t0 + std::chrono::hours{2}, "c.example.com");
+    EXPECT_EQ(spent.outcome, admission::result::budget_spent);
+    EXPECT_EQ(spent.resume_at, t0 + std::chrono::hours{168});
+    EXPECT_EQ(spent.detail, "Let's Encrypt budget for example.com is spent (2 requests in 168h, at most 2); goes on "
+                            "at 2027-01-22T08:00:00.000Z");
+    EXPECT_EQ(store.find(3)->state, domain_state::queued); // nothing written
+    // Once the oldest request leaves the window, the row goes on.
+    EXPECT_EQ(request(3, t0 + std::chrono::hours{169}, "c.example.com").outcome, admission::result::admitted);
+    // A decision about a row that moved on (row 1 is requesting by now) is not written.
+    auto row = *store.find(1);
+    EXPECT_EQ(store.admit({domain_state::queued, row.generation, row}, {{"example.com"}, "a.example.com"}, limits,
+                          t0 + std::chrono::hours{300}).outcome,
+              admission::result::stale);
+}
+
+TEST_F(TempDb, SameExactNamesAreAdmittedFiveTimesPerWindow) {
+    domain_store store(path_);
+    store.db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com')");
+    const budget limits{1000, 5, std::chrono::hours{168}};
+    const auto t0 = from_unix_ms(1'800'000'000'000);
+    for (int i = 0; i < 6; ++i) {
+        store.db().exec("UPDATE domains SET state = 'queued'");
+        auto row = *store.find(1);
+        auto after = row;
+        after.state = domain_state::requesting;
+        const auto a = store.admit({row.state, row.generation, after}, {{"example.com"}, "a.example.com,www.a.example.com"},
+                                   limits, t0 + std::chrono::minutes{i});
+        if (i < 5) {
+            EXPECT_EQ(a.outcome, admission::result::admitted) << i;
+        } else {
+            EXPECT_EQ(a.outcome, admission::result::budget_spent);
+            EXPECT_EQ(a.detail.rfind("these exact names were requested 5 times in 168h (Let's Encrypt allows 5 per "
+                                     "set of names); goes on at ", 0),
+                      0u)
+                << a.detail;
+        }
+    }
+}
+
 } // namespace
 } // namespace certq::store
