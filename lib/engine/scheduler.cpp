@@ -57,6 +57,12 @@ struct admit_job {
     store::admission operator()(store::domain_store& s) const { return s.admit(change, claim, limits, at); }
 };
 
+struct claim_job {
+    std::int64_t id;
+    std::vector<std::string> names;
+    std::optional<std::string> operator()(store::domain_store& s) const { return s.claim_names(id, names); }
+};
+
 struct unfinished_job {
     std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
 };
@@ -155,6 +161,20 @@ asio::awaitable<std::optional<store::admission>> scheduler::admit(const domain_r
 asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot& slot) {
     const auto& row = d.after;
     switch (d.next) {
+    case action::claim_names: {
+        std::string why;
+        auto names = requested_names(row, why);
+        if (!names) co_return names_claimed{why};
+        try {
+            claim_job job{row.id, std::move(*names)};
+            auto conflict = co_await db_.run(std::move(job));
+            co_return names_claimed{conflict.value_or("")};
+        } catch (const sqlite::error& e) {
+            azion::diagnostics diag;
+            diag.message = std::string("database: ") + e.what();
+            co_return call_failed{diag};
+        }
+    }
     case action::check_dns: {
         std::string why;
         auto names = requested_names(row, why);

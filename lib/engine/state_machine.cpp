@@ -1,5 +1,6 @@
 #include "engine/state_machine.hpp"
 
+#include "hostname/names.hpp"
 #include "hostname/registered_domain.hpp"
 
 #include <boost/json.hpp>
@@ -191,41 +192,21 @@ milliseconds backoff_delay(const backoff_config& b, int n) {
 }
 
 std::optional<std::vector<std::string>> requested_names(const domain_row& row, std::string& why) {
-    std::vector<std::string> names;
-    auto common = normalise(row.hostname);
-    if (common.empty()) {
-        why = "hostname is empty";
+    auto parsed = hostname::parse_row_names(row.hostname, row.alternative_names);
+    if (!parsed.ok()) {
+        why = std::move(parsed.why);
         return std::nullopt;
     }
-    names.push_back(std::move(common));
-    const std::string raw = row.alternative_names.value_or("");
-    if (!raw.empty()) {
-        boost::system::error_code ec;
-        auto parsed = boost::json::parse(raw, ec);
-        if (ec || !parsed.is_array()) {
-            why = "alternative_names is not a JSON array of hostnames";
-            return std::nullopt;
-        }
-        for (const auto& item : parsed.get_array()) {
-            if (!item.is_string()) {
-                why = "alternative_names is not a JSON array of hostnames";
-                return std::nullopt;
-            }
-            auto name = normalise(item.get_string());
-            if (name.empty()) {
-                why = "alternative_names holds an empty name";
-                return std::nullopt;
-            }
-            if (std::find(names.begin(), names.end(), name) == names.end())
-                names.push_back(std::move(name));
-        }
-    }
-    return names;
+    return std::move(parsed.names);
 }
 
 std::string certificate_name_for(const domain_row& row) {
     std::string base = trim(row.certificate_name.value_or(""));
-    if (base.empty()) base = "certq-" + std::to_string(row.id) + "-" + normalise(row.hostname);
+    if (base.empty()) {
+        std::string why;
+        const auto names = requested_names(row, why);
+        base = "certq-" + std::to_string(row.id) + "-" + (names ? names->front() : normalise(row.hostname));
+    }
     const std::string suffix = row.generation > 0 ? "-r" + std::to_string(row.generation) : "";
     if (base.size() + suffix.size() > max_certificate_name)
         base.resize(max_certificate_name - suffix.size());
@@ -240,8 +221,12 @@ decision on_due(const domain_row& row, const policy& p, const moment& m) {
     case domain_state::throttled: {
         std::string why;
         if (!requested_names(row, why)) return moved(row, domain_state::invalid, why);
+        if (const auto& name = row.certificate_name;
+            name && std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+            return moved(row, domain_state::invalid,
+                         "certificate_name \"" + hostname::printable(*name) + "\" contains a control character");
         auto d = unchanged(row);
-        d.next = action::check_dns;
+        d.next = action::claim_names;
         return d;
     }
     case domain_state::requesting:
@@ -303,6 +288,11 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                 return moved(row, domain_state::failed, "Azion refused the request: " + ev.diag.summary());
             } else if constexpr (std::is_same_v<T, call_failed>) {
                 return retry_later(row, ev.diag, p, m);
+            } else if constexpr (std::is_same_v<T, names_claimed>) {
+                if (!ev.conflict.empty()) return moved(row, domain_state::invalid, ev.conflict);
+                auto d = unchanged(row);
+                d.next = action::check_dns;
+                return d;
             } else if constexpr (std::is_same_v<T, budget_spent>) {
                 auto d = row.state == domain_state::throttled ? unchanged(row)
                                                               : moved(row, domain_state::throttled, ev.detail);

@@ -73,6 +73,11 @@ struct call_failed {
 /// The certificate the row follows no longer exists at Azion (404).
 struct certificate_gone {};
 
+/// The row's names were recorded for it, or one is already on another live row (`conflict`).
+struct names_claimed {
+    std::string conflict;
+};
+
 /// A Let's Encrypt budget the request would draw on is spent until `resume_at`.
 struct budget_spent {
     std::string detail;
@@ -80,12 +85,13 @@ struct budget_spent {
 };
 
 using event = std::variant<dns_verdict, certificate_seen, name_not_found, request_refused,
-                           call_failed, certificate_gone, budget_spent>;
+                           call_failed, certificate_gone, budget_spent, names_claimed>;
 
 // ---- decisions ------------------------------------------------------------------------------
 
 enum class action {
     none,           ///< nothing now; the row is due again at after.next_attempt_at
+    claim_names,    ///< record the row's names unless another live row has one: names_claimed
     check_dns,      ///< run the DNS stage, then feed dns_verdict
     send_request,   ///< POST `request`, then feed certificate_seen / request_refused / call_failed
     lookup_by_name, ///< find after.request_name at Azion, then certificate_seen / name_not_found
@@ -109,9 +115,9 @@ decision on_due(const store::domain_row& row, const policy& p, const moment& m);
 /// What follows from an event about a row.
 decision on_event(const store::domain_row& row, const event& e, const policy& p, const moment& m);
 
-/// The names a row asks for: the common name first, then the alternative names, normalised
-/// (trimmed, lower case, no trailing dot) and without repeats. Sets `why` and returns nullopt
-/// when the row cannot be requested as written.
+/// The names a row asks for (hostname::parse_row_names): the common name first, then the
+/// alternative names, normalised, without repeats. Sets `why` and returns nullopt when the row
+/// cannot be requested as written.
 std::optional<std::vector<std::string>> requested_names(const store::domain_row& row,
                                                         std::string& why);
 

@@ -194,6 +194,38 @@ admission domain_store::admit(const domain_change& change, const budget_claim& c
     return {};
 }
 
+std::optional<std::string> domain_store::claim_names(std::int64_t id, const std::vector<std::string>& names) {
+    sqlite::transaction tx(db_);
+    auto taken = db_.prepare("SELECT d.id, d.hostname FROM row_names n JOIN domains d ON d.id = n.domain_id "
+                             "WHERE n.name = ?1 AND n.domain_id != ?2 AND d.state NOT IN ('invalid', 'removed') "
+                             "LIMIT 1");
+    for (const auto& name : names) {
+        taken.bind(1, name).bind(2, id);
+        if (taken.step()) {
+            const auto other = taken.column_int(0);
+            const auto host = taken.column_text(1);
+            return "\"" + name + "\" is already on row #" + std::to_string(other) + ", " + host;
+        }
+        taken.reset();
+    }
+    auto clear = db_.prepare("DELETE FROM row_names WHERE domain_id = ?1");
+    clear.bind(1, id);
+    clear.run();
+    auto insert = db_.prepare("INSERT INTO row_names (domain_id, name) VALUES (?1, ?2)");
+    std::string json = "[";
+    for (const auto& name : names) {
+        insert.bind(1, id).bind(2, name);
+        insert.run();
+        json += (json.size() > 1 ? ",\"" : "\"") + name + "\"";
+    }
+    json += "]";
+    auto stored = db_.prepare("UPDATE domains SET names = ?1 WHERE id = ?2");
+    stored.bind(1, json).bind(2, id);
+    stored.run();
+    tx.commit();
+    return std::nullopt;
+}
+
 std::optional<domain_row> domain_store::find(std::int64_t id) {
     auto stmt = db_.prepare(select_sql("WHERE id = ?1"));
     stmt.bind(1, id);

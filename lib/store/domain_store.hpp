@@ -94,6 +94,11 @@ public:
     admission admit(const domain_change& change, const budget_claim& claim, const budget& limits,
                     wall_time now);
 
+    /// Records the names a row asks for, unless one of them is already on another live row
+    /// (any state but invalid and removed): then nothing is written and the answer names that
+    /// row, e.g. `"shop.example.com" is already on row #12, shop.example.com`.
+    std::optional<std::string> claim_names(std::int64_t id, const std::vector<std::string>& names);
+
     std::optional<domain_row> find(std::int64_t id);
 
     /// Rows not in a terminal state.

@@ -41,10 +41,16 @@ azion::certificate cert(std::string status, std::string detail = "") {
 
 moment at(wall_time t, double jitter = 0.5) { return {t, jitter}; }
 
-TEST(StateMachine, QueuedRowGoesToTheDnsStage) {
+TEST(StateMachine, QueuedRowClaimsItsNamesThenGoesToTheDnsStage) {
     const auto d = on_due(queued_row(), test_policy(), at(t0));
-    EXPECT_EQ(d.next, action::check_dns);
+    EXPECT_EQ(d.next, action::claim_names);
     EXPECT_FALSE(d.changed);
+    const auto claimed = on_event(queued_row(), names_claimed{}, test_policy(), at(t0));
+    EXPECT_EQ(claimed.next, action::check_dns);
+    const auto taken = on_event(queued_row(), names_claimed{"\"shop.example.com\" is already on row #12, shop.example.com"},
+                                test_policy(), at(t0));
+    EXPECT_EQ(taken.after.state, domain_state::invalid);
+    EXPECT_EQ(taken.after.detail, "\"shop.example.com\" is already on row #12, shop.example.com");
 }
 
 TEST(StateMachine, PointingNamesAreCommittedDurablyAsRequestingBeforeThePost) {
@@ -213,17 +219,17 @@ TEST(StateMachine, PendingRowIsReadByItsId) {
 }
 
 TEST(StateMachine, UnusableInputIsInvalidWithAReason) {
-    EXPECT_EQ(on_due(queued_row("   "), test_policy(), at(t0)).after.detail, "hostname is empty");
+    EXPECT_EQ(on_due(queued_row("   "), test_policy(), at(t0)).after.detail, "hostname: the name is empty");
     const auto bad_json = on_due(queued_row("a.example.com", "www.a.example.com"), test_policy(), at(t0));
     EXPECT_EQ(bad_json.after.state, domain_state::invalid);
-    EXPECT_EQ(bad_json.after.detail, "alternative_names is not a JSON array of hostnames");
+    EXPECT_EQ(bad_json.after.detail.value().rfind("alternative_names is not a JSON array of host names", 0), 0u);
     EXPECT_EQ(on_due(queued_row("a.example.com", "[1]"), test_policy(), at(t0)).after.state,
               domain_state::invalid);
     EXPECT_EQ(on_due(queued_row("a.example.com", "{}"), test_policy(), at(t0)).after.state,
               domain_state::invalid);
     auto null_sans = queued_row("a.example.com");
     null_sans.alternative_names.reset();
-    EXPECT_EQ(on_due(null_sans, test_policy(), at(t0)).next, action::check_dns);
+    EXPECT_EQ(on_due(null_sans, test_policy(), at(t0)).next, action::claim_names);
 }
 
 TEST(StateMachine, DnsWaitingRechecksWithGrowingDelayThenGivesUp) {
