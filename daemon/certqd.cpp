@@ -7,6 +7,8 @@
 #include "engine/dns_gate.hpp"
 #include "engine/scheduler.hpp"
 #include "logging.hpp"
+#include "metrics/http_server.hpp"
+#include "metrics/metrics.hpp"
 #include "store/migrations.hpp"
 
 #include <CLI/CLI.hpp>
@@ -15,7 +17,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <iostream>
@@ -35,6 +41,17 @@ void print_summary(const certq::config& cfg, std::ostream& out) {
         << "poll:            " << certq::format_duration(cfg.poll.first) << " .. "
         << certq::format_duration(cfg.poll.max) << ", give up after "
         << certq::format_duration(cfg.poll.give_up_after) << "\n";
+}
+
+// "1204 active, 310 pending, 12 dns_waiting": the service's one-line status, biggest first.
+std::string status_line(const std::map<certq::domain_state, std::int64_t>& counts) {
+    std::vector<std::pair<std::int64_t, certq::domain_state>> order;
+    for (const auto& [state, n] : counts) order.emplace_back(n, state);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::string line;
+    for (const auto& [n, state] : order)
+        line += (line.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(certq::to_string(state));
+    return line.empty() ? "no rows" : line;
 }
 
 std::int64_t db_unfinished(certq::engine::db_worker& db) {
@@ -138,7 +155,8 @@ int main(int argc, char** argv) {
                      cfg.azion.base_url, cfg.azion.certificates_path, token.origin);
 
         asio::io_context ioc{1};
-        certq::azion::client api(ioc.get_executor(), cfg.azion, std::move(token.token));
+        certq::metrics::registry metrics;
+        certq::azion::client api(ioc.get_executor(), cfg.azion, std::move(token.token), &metrics);
         certq::engine::unchecked_dns_gate unchecked;
         std::optional<certq::dns::checker> resolver;
         std::optional<certq::engine::resolving_dns_gate> resolving;
@@ -164,12 +182,63 @@ int main(int argc, char** argv) {
         options.exit_when_done = exit_when_done;
         options.max_request_rows =
             std::max<std::size_t>(256, static_cast<std::size_t>(cfg.azion.max_in_flight) * 8);
+        options.metrics = &metrics;
+        options.on_counts = [](const std::map<certq::domain_state, std::int64_t>& counts) {
+            sd_notify(0, ("STATUS=" + status_line(counts)).c_str());
+        };
         certq::engine::scheduler sched(ioc.get_executor(), cfg, api, dns, db, options);
+
+        // Liveness: a beat on the loop every second. /healthz answers 200 while beats come,
+        // and the systemd watchdog is fed from the same beat, so a loop that stops making
+        // progress is seen (and restarted) while a locked database — on its own thread — is not
+        // mistaken for one.
+        auto last_beat = std::chrono::steady_clock::now();
+        std::uint64_t watchdog_usec = 0;
+        const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+        asio::steady_timer beat(ioc);
+        std::function<void()> heartbeat = [&] {
+            last_beat = std::chrono::steady_clock::now();
+            if (watchdog) sd_notify(0, "WATCHDOG=1");
+            beat.expires_after(std::chrono::seconds{1});
+            beat.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec) heartbeat();
+            });
+        };
+        heartbeat();
+
+        std::optional<certq::metrics::http_server> http;
+        if (!cfg.http.listen.empty()) {
+            http.emplace(ioc.get_executor(), cfg.http.listen, [&](std::string_view path) {
+                certq::metrics::http_answer a;
+                if (path == "/metrics") {
+                    metrics.rate_configured = cfg.azion.rate_limit.requests_per_second;
+                    metrics.rate_current = api.current_rate();
+                    if (resolver) {
+                        metrics.dns_queries = resolver->stats().queries;
+                        metrics.dns_reused = resolver->stats().reused;
+                    }
+                    a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                    a.body = metrics.render();
+                } else if (path == "/healthz") {
+                    const bool alive = std::chrono::steady_clock::now() - last_beat < std::chrono::seconds{5};
+                    a.status = alive ? 200 : 503;
+                    a.body = alive ? "ok\n" : "the loop has stopped making progress\n";
+                } else {
+                    a.status = 404;
+                    a.body = "not found; try /metrics or /healthz\n";
+                }
+                return a;
+            });
+            http->start();
+            spdlog::info("metrics and health on http://{}:{}/metrics and /healthz",
+                         cfg.http.listen.substr(0, cfg.http.listen.rfind(':')), http->port());
+        }
 
         asio::signal_set signals(ioc, SIGTERM, SIGINT);
         signals.async_wait([&](const boost::system::error_code& ec, int signo) {
             if (ec) return;
             spdlog::info("received {}", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            sd_notify(0, "STOPPING=1");
             sched.stop();
         });
         asio::signal_set hangup(ioc, SIGHUP);
@@ -183,11 +252,15 @@ int main(int argc, char** argv) {
         await_hangup();
 
         std::exception_ptr failure;
-        spdlog::info("ready: {} row(s) waiting; SIGHUP reloads {}, SIGTERM stops", db_unfinished(db), config_file);
+        const auto waiting = db_unfinished(db);
+        spdlog::info("ready: {} row(s) waiting; SIGHUP reloads {}, SIGTERM stops", waiting, config_file);
+        sd_notify(0, ("READY=1\nSTATUS=started, " + std::to_string(waiting) + " row(s) to work on").c_str());
         asio::co_spawn(ioc, sched.run(), [&](std::exception_ptr e) {
             failure = e;
             signals.cancel();
             hangup.cancel();
+            beat.cancel();
+            if (http) http->stop();
             if (resolver) resolver->shutdown();
         });
         ioc.run();

@@ -50,6 +50,7 @@ struct http_reply {
     std::string body;
     std::optional<std::chrono::milliseconds> retry_after;
     error_code ec;
+    steady::duration took{};
 };
 
 // Retry-After is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
@@ -77,8 +78,8 @@ bool is_ip_literal(const std::string& host) {
 } // namespace
 
 struct client::impl {
-    impl(asio::any_io_executor ex, const azion_config& cfg, std::string token)
-        : ex_(ex), cfg_(cfg), tls_(ssl::context::tls_client),
+    impl(asio::any_io_executor ex, const azion_config& cfg, std::string token, metrics::registry* m)
+        : ex_(ex), cfg_(cfg), metrics_(m), tls_(ssl::context::tls_client),
           limiter_(ex, cfg.rate_limit.requests_per_second, cfg.rate_limit.burst),
           in_flight_(ex, static_cast<std::size_t>(cfg.max_in_flight)),
           authorization_(cfg.auth_scheme + " " + token) {
@@ -163,18 +164,35 @@ struct client::impl {
         return nullptr;
     }
 
-    // One HTTP exchange, after waiting for a token. A failure on a reused connection before
-    // any answer is retried once on a new connection, but only for idempotent requests: a
-    // POST that may have been received is the caller's to reconcile.
-    asio::awaitable<http_reply> exchange(http::verb verb, std::string target, std::string body,
-                                         bool idempotent) {
-        http_reply reply;
+    // Every call: a token from the shared bucket, one exchange, its figures.
+    asio::awaitable<http_reply> exchange(const char* op, http::verb verb, std::string target,
+                                         std::string body, bool idempotent) {
         bool turn = false;
         if (!shut_down_) turn = co_await limiter_.acquire();
         if (!turn || shut_down_) {
-            reply.ec = error::shut_down;
-            co_return reply;
+            http_reply refused;
+            refused.ec = error::shut_down;
+            co_return refused;
         }
+        const auto began = steady::now();
+        auto reply = co_await exchange_once(verb, std::move(target), std::move(body), idempotent);
+        reply.took = steady::now() - began;
+        if (metrics_ && reply.ec != error::shut_down) {
+            std::string code = reply.status ? std::to_string(reply.status)
+                               : reply.ec == beast::error::timeout ? "timeout"
+                                                                   : "network_error";
+            metrics_->api_call(op, code, reply.took);
+            metrics_->api_connections = stats_.connections;
+        }
+        co_return reply;
+    }
+
+    // One HTTP exchange. A failure on a reused connection before any answer is retried once on
+    // a new connection, but only for idempotent requests: a POST that may have been received
+    // is the caller's to reconcile.
+    asio::awaitable<http_reply> exchange_once(http::verb verb, std::string target, std::string body,
+                                              bool idempotent) {
+        http_reply reply;
         const auto deadline = steady::now() + cfg_.timeout;
         for (int attempt = 0;; ++attempt) {
             ++stats_.calls;
@@ -292,6 +310,7 @@ struct client::impl {
 
     asio::any_io_executor ex_;
     azion_config cfg_;
+    metrics::registry* metrics_;
     ssl::context tls_;
     rate_limiter limiter_;
     async_semaphore in_flight_;
@@ -316,8 +335,9 @@ client::slot::~slot() {
     if (owner_) owner_->release_slot();
 }
 
-client::client(asio::any_io_executor ex, const azion_config& cfg, std::string token)
-    : impl_(std::make_unique<impl>(std::move(ex), cfg, std::move(token))) {}
+client::client(asio::any_io_executor ex, const azion_config& cfg, std::string token,
+               metrics::registry* metrics)
+    : impl_(std::make_unique<impl>(std::move(ex), cfg, std::move(token), metrics)) {}
 client::~client() = default;
 
 asio::awaitable<client::slot> client::acquire_slot() { return impl_->acquire_slot(); }
@@ -325,7 +345,7 @@ asio::awaitable<client::slot> client::acquire_slot() { return impl_->acquire_slo
 asio::awaitable<result<certificate>> client::request_certificate(slot&,
                                                                  const certificate_request& req) {
     result<certificate> out;
-    auto reply = co_await impl_->exchange(http::verb::post, impl_->collection_ + "/request",
+    auto reply = co_await impl_->exchange("request", http::verb::post, impl_->collection_ + "/request",
                                           to_json(req), false);
     out.ec = impl_->classify(reply, "requesting a certificate", out.diag);
     if (out.ec) co_return out;
@@ -336,7 +356,7 @@ asio::awaitable<result<certificate>> client::request_certificate(slot&,
 
 asio::awaitable<result<certificate>> client::get_certificate(slot&, std::int64_t id) {
     result<certificate> out;
-    auto reply = co_await impl_->exchange(http::verb::get, impl_->id_target(id), {}, true);
+    auto reply = co_await impl_->exchange("get", http::verb::get, impl_->id_target(id), {}, true);
     out.ec = impl_->classify(reply, "reading certificate " + std::to_string(id), out.diag);
     if (out.ec) co_return out;
     if (auto cert = parse_certificate_response(reply.body, out.ec)) out.value = std::move(*cert);
@@ -353,7 +373,7 @@ client::list_certificates(slot&, std::span<const std::int64_t> ids) {
     auto target = impl_->query_target({{"id", joined},
                                        {"fields", list_fields},
                                        {"page_size", std::to_string(std::max<std::size_t>(ids.size(), 1))}});
-    auto reply = co_await impl_->exchange(http::verb::get, target, {}, true);
+    auto reply = co_await impl_->exchange("list", http::verb::get, target, {}, true);
     out.ec = impl_->classify(reply, "listing certificates", out.diag);
     if (out.ec) co_return out;
     if (auto page = parse_certificate_page(reply.body, out.ec)) out.value = std::move(page->results);
@@ -371,7 +391,7 @@ asio::awaitable<result<std::vector<certificate>>> client::find_by_name(slot&,
                                            {"fields", list_fields},
                                            {"page_size", "100"},
                                            {"page", std::to_string(page)}});
-        auto reply = co_await impl_->exchange(http::verb::get, target, {}, true);
+        auto reply = co_await impl_->exchange("find_by_name", http::verb::get, target, {}, true);
         out.ec = impl_->classify(reply, "looking up certificate name " + name, out.diag);
         if (out.ec) co_return out;
         auto parsed = parse_certificate_page(reply.body, out.ec);
@@ -388,7 +408,7 @@ asio::awaitable<result<std::vector<certificate>>> client::find_by_name(slot&,
 
 asio::awaitable<result<bool>> client::delete_certificate(slot&, std::int64_t id) {
     result<bool> out;
-    auto reply = co_await impl_->exchange(http::verb::delete_, impl_->id_target(id), {}, true);
+    auto reply = co_await impl_->exchange("delete", http::verb::delete_, impl_->id_target(id), {}, true);
     out.ec = impl_->classify(reply, "deleting certificate " + std::to_string(id), out.diag);
     if (out.ec == error::not_found) out.ec = {};
     out.value = !out.ec;

@@ -6,6 +6,7 @@
 #include "azion/error.hpp"
 #include "azion/types.hpp"
 #include "config/config.hpp"
+#include "metrics/metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -37,7 +38,8 @@ class client {
 public:
     /// Loads the trust store (system + cfg.ca_file). Throws config_error if ca_file cannot be
     /// used or base_url cannot be parsed. `token` is sent as `Authorization: <scheme> <token>`.
-    client(boost::asio::any_io_executor ex, const azion_config& cfg, std::string token);
+    client(boost::asio::any_io_executor ex, const azion_config& cfg, std::string token,
+           metrics::registry* metrics = nullptr);
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;

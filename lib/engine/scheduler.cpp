@@ -63,6 +63,10 @@ struct claim_job {
     std::optional<std::string> operator()(store::domain_store& s) const { return s.claim_names(id, names); }
 };
 
+struct counts_job {
+    std::map<domain_state, std::int64_t> operator()(store::domain_store& s) const { return s.counts(); }
+};
+
 struct unfinished_job {
     std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
 };
@@ -121,6 +125,7 @@ void scheduler::log_failure(const domain_row& row, action what, const event& ev)
 
 void scheduler::log_change(const domain_row& before, const domain_row& after) const {
     if (before.state == after.state) return;
+    if (options_.metrics) ++options_.metrics->transitions[std::string(to_string(after.state))];
     spdlog::info("row {} {}: {} -> {}{}{}", after.id, after.hostname, to_string(before.state),
                  to_string(after.state), after.detail ? ": " : "", after.detail.value_or(""));
 }
@@ -179,7 +184,14 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
         std::string why;
         auto names = requested_names(row, why);
         if (!names) names.emplace();
-        co_return co_await dns_.check(*names);
+        auto verdict = co_await dns_.check(*names);
+        if (options_.metrics) {
+            const char* result = verdict.result == dns_verdict::outcome::points    ? "points"
+                                 : verdict.result == dns_verdict::outcome::not_yet ? "not_pointing"
+                                                                                   : "inconclusive";
+            ++options_.metrics->dns_checks[result];
+        }
+        co_return verdict;
     }
     case action::send_request: {
         auto r = co_await api_.request_certificate(slot, *d.request);
@@ -331,9 +343,28 @@ asio::awaitable<void> scheduler::scan() {
     }
 }
 
+asio::awaitable<void> scheduler::report() {
+    const auto now_steady = std::chrono::steady_clock::now();
+    if (now_steady < next_report_ || (!options_.metrics && !options_.on_counts)) co_return;
+    next_report_ = now_steady + options_.report_every;
+    try {
+        counts_job job;
+        auto counts = co_await db_.run(std::move(job));
+        if (options_.metrics) {
+            options_.metrics->domains.clear();
+            for (auto s : all_states) options_.metrics->domains[std::string(to_string(s))] = 0;
+            for (const auto& [state, n] : counts) options_.metrics->domains[std::string(to_string(state))] = n;
+        }
+        if (options_.on_counts) options_.on_counts(counts);
+    } catch (const sqlite::error& e) {
+        spdlog::debug("counting rows failed: {}", e.what());
+    }
+}
+
 asio::awaitable<void> scheduler::run() {
     while (!stopping_) {
         co_await scan();
+        co_await report();
         if (options_.exit_when_done && busy_.empty()) {
             std::int64_t left = -1;
             try {

@@ -7,12 +7,15 @@
 #include "engine/db_worker.hpp"
 #include "engine/dns_gate.hpp"
 #include "engine/state_machine.hpp"
+#include "metrics/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <random>
 #include <unordered_set>
 
@@ -35,6 +38,11 @@ struct scheduler_options {
     /// one list call carries many rows instead of one call per row.
     std::chrono::milliseconds poll_sweep{std::chrono::seconds{1}};
     std::chrono::milliseconds poll_lead{std::chrono::seconds{1}};
+    /// Figures for /metrics (optional).
+    metrics::registry* metrics = nullptr;
+    /// Rows per state, read every `report_every` (for the service status line and metrics).
+    std::function<void(const std::map<domain_state, std::int64_t>&)> on_counts;
+    std::chrono::milliseconds report_every{std::chrono::seconds{5}};
 };
 
 class scheduler {
@@ -58,6 +66,7 @@ public:
 
 private:
     boost::asio::awaitable<void> scan();
+    boost::asio::awaitable<void> report();
     boost::asio::awaitable<std::vector<store::domain_row>> due(store::domain_store::queue q,
                                                                wall_time at, std::size_t room);
     boost::asio::awaitable<void> work_on_row(store::domain_row row);
@@ -98,6 +107,7 @@ private:
     std::size_t busy_requests_ = 0;
     std::size_t busy_polls_ = 0;
     std::chrono::steady_clock::time_point next_poll_sweep_{};
+    std::chrono::steady_clock::time_point next_report_{};
     std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;
     bool backlog_ = false; // the last scan left due request rows in the table

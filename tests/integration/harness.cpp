@@ -211,17 +211,46 @@ void environment::write_config(const daemon_settings& s) {
         << s.dns_yaml
         << "poll: { first: " << s.poll_first << ", max: " << s.poll_max
         << ", give_up_after: " << s.poll_give_up_after << " }\n"
-        << "http: { listen: \"\" }\n"
-        << "log: { level: info }\n"
+        << "http: { listen: \"" << s.http_listen << "\" }\n"
+        << s.log_yaml
         << s.extra_yaml;
 }
 
-std::unique_ptr<process> environment::start_daemon(const std::vector<std::string>& args) {
+std::unique_ptr<process> environment::start_daemon(const std::vector<std::string>& args,
+                                                   const std::map<std::string, std::string>& env) {
     std::vector<std::string> argv{CERTQD_PATH, "--config", config_.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto log = dir_ / ("certqd-" + std::to_string(++daemon_runs_) + ".log");
-    return std::make_unique<process>(argv, std::map<std::string, std::string>{{"AZION_TOKEN", "sim-token"}},
-                                     log);
+    auto vars = env;
+    vars.emplace("AZION_TOKEN", "sim-token");
+    return std::make_unique<process>(argv, vars, log);
+}
+
+std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return {0, {}};
+    }
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), 0) < 0) {
+        ::close(fd);
+        return {0, {}};
+    }
+    std::string response;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    if (response.rfind("HTTP/1.1 ", 0) != 0) return {0, response};
+    const unsigned status = static_cast<unsigned>(std::stoul(response.substr(9, 3)));
+    const auto body = response.find("\r\n\r\n");
+    return {status, body == std::string::npos ? std::string() : response.substr(body + 4)};
 }
 
 sqlite::database& environment::db() {

@@ -91,6 +91,8 @@ struct daemon_settings {
     std::string poll_give_up_after = "1h";
     std::string timeout = "10s";
     std::string dns_yaml = "dns: { check: false }\n";
+    std::string http_listen;          // "" turns /metrics off
+    std::string log_yaml = "log: { level: info }\n";
     std::string extra_yaml; // appended verbatim
 };
 
@@ -109,7 +111,8 @@ public:
     void write_config(const daemon_settings& settings);
 
     /// Starts certqd with these extra arguments; AZION_TOKEN is the simulator's token.
-    std::unique_ptr<process> start_daemon(const std::vector<std::string>& args = {});
+    std::unique_ptr<process> start_daemon(const std::vector<std::string>& args = {},
+                                          const std::map<std::string, std::string>& env = {});
 
     /// A connection to the database, as a user's tool would open one. The schema is created
     /// by opening the store once (certqd does the same at start).
@@ -127,6 +130,9 @@ private:
     std::unique_ptr<sqlite::database> db_;
     int daemon_runs_ = 0;
 };
+
+/// A plain HTTP GET to 127.0.0.1:port; returns (status, body), or status 0 when it failed.
+std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target);
 
 /// Checks the transitions table: every row's chain starts with from_state NULL, each
 /// from_state equals the previous to_state, and the last to_state is the row's state.

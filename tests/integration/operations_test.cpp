@@ -1,0 +1,150 @@
+// What operators see: the systemd notify protocol, /metrics and /healthz, and logs that never
+// carry the token.
+
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <regex>
+
+namespace certq::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The receiving end of NOTIFY_SOCKET: a datagram socket the daemon writes its state to.
+class notify_socket {
+public:
+    explicit notify_socket(const std::filesystem::path& path) : path_(path) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind notify socket");
+        timeval tv{0, 100'000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~notify_socket() { ::close(fd_); }
+    // Everything received so far, one message per entry.
+    const std::vector<std::string>& drain() {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd_, buf, sizeof buf, 0)) > 0;) messages_.emplace_back(buf, static_cast<std::size_t>(n));
+        return messages_;
+    }
+    bool saw(const std::string& needle) {
+        for (const auto& m : drain())
+            if (m.find(needle) != std::string::npos) return true;
+        return false;
+    }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    std::vector<std::string> messages_;
+};
+
+TEST(Operations, SystemdNotifyReadyStatusWatchdogStopping) {
+    daemon_settings settings;
+    environment env({}, settings);
+    env.db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com')");
+    notify_socket notify(env.dir() / "notify.sock");
+    auto daemon = env.start_daemon({}, {{"NOTIFY_SOCKET", (env.dir() / "notify.sock").string()},
+                                        {"WATCHDOG_USEC", "2000000"}});
+    ASSERT_TRUE(wait_for([&] { return notify.saw("READY=1"); }, 30s)) << daemon->output();
+    ASSERT_TRUE(wait_for([&] { return notify.saw("STATUS=2 active"); }, 60s)) << daemon->output();
+    ASSERT_TRUE(wait_for([&] { return notify.saw("WATCHDOG=1"); }, 30s));
+    daemon->signal(SIGTERM);
+    ASSERT_EQ(daemon->wait(30s), 0);
+    EXPECT_TRUE(notify.saw("STOPPING=1"));
+}
+
+TEST(Operations, MetricsAndHealthWhileRowsMove) {
+    daemon_settings settings;
+    settings.requests_per_second = 20;
+    settings.http_listen = "127.0.0.1:0"; // the daemon logs the port it got
+    sim::sim_options options;
+    options.issue_delay = 500ms;
+    environment env(options, settings);
+    {
+        sqlite::transaction tx(env.db());
+        auto insert = env.db().prepare("INSERT INTO domains (hostname) VALUES (?1)");
+        for (int i = 0; i < 60; ++i) {
+            insert.bind(1, "m" + std::to_string(i) + ".example" + std::to_string(i % 3) + ".com");
+            insert.run();
+        }
+        tx.commit();
+    }
+    auto daemon = env.start_daemon();
+    unsigned short port = 0;
+    ASSERT_TRUE(wait_for([&] {
+        std::smatch m;
+        const auto out = daemon->output();
+        if (!std::regex_search(out, m, std::regex("http://127\\.0\\.0\\.1:(\\d+)/metrics"))) return false;
+        port = static_cast<unsigned short>(std::stoi(m[1]));
+        return true;
+    }, 30s)) << daemon->output();
+
+    // While rows move: some requested, not all active yet.
+    ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'pending'") > 0; }, 30s));
+    auto [health, ok] = http_get(port, "/healthz");
+    EXPECT_EQ(health, 200u);
+    EXPECT_EQ(ok, "ok\n");
+    auto [status, body] = http_get(port, "/metrics");
+    EXPECT_EQ(status, 200u);
+    for (const char* line : {"# TYPE certq_domains gauge", "# TYPE certq_transitions_total counter",
+                             "certq_transitions_total{to=\"requesting\"}", "certq_api_requests_total{op=\"request\",code=\"201\"}",
+                             "# TYPE certq_api_request_duration_seconds histogram",
+                             "certq_api_request_duration_seconds_bucket{op=\"request\",le=\"+Inf\"}",
+                             "certq_api_throttled_total 0", "# TYPE certq_dns_checks_total counter",
+                             "certq_rate_limit_configured_per_second 20", "certq_rate_limit_current_per_second 20"})
+        EXPECT_NE(body.find(line), std::string::npos) << line << "\n" << body;
+
+    ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'active'") == 60; }, 60s));
+    ASSERT_TRUE(wait_for([&] {
+        return http_get(port, "/metrics").second.find("certq_domains{state=\"active\"} 60") != std::string::npos;
+    }, 30s)) << http_get(port, "/metrics").second;
+    const auto final_body = http_get(port, "/metrics").second;
+    EXPECT_NE(final_body.find("certq_transitions_total{to=\"active\"} 60"), std::string::npos) << final_body;
+    EXPECT_EQ(http_get(port, "/nothing").first, 404u);
+    EXPECT_EQ(final_body.find("sim-token"), std::string::npos);
+    daemon->signal(SIGTERM);
+    EXPECT_EQ(daemon->wait(30s), 0);
+}
+
+TEST(Operations, TheTokenNeverAppearsInLogsOrTheDatabase) {
+    // JSON logs at debug level, a normal run and a run with a token Azion refuses: the token
+    // is in none of it.
+    daemon_settings settings;
+    settings.log_yaml = "log: { level: debug, format: json }\n";
+    environment env({}, settings);
+    env.db().exec("INSERT INTO domains (hostname) VALUES ('t.example.com')");
+    auto daemon = env.start_daemon({"--exit-when-done"});
+    ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
+    const auto log = daemon->output();
+    EXPECT_NE(log.find("{\"ts\":\""), std::string::npos) << log;
+    EXPECT_NE(log.find("\"msg\":\"row 1 t.example.com: pending -> active\""), std::string::npos) << log;
+    EXPECT_EQ(log.find("sim-token"), std::string::npos);
+
+    // A wrong token: Azion's refusal is logged, the token is not.
+    env.db().exec("INSERT INTO domains (hostname) VALUES ('u.example.com')");
+    auto refused = env.start_daemon({}, {{"AZION_TOKEN", "wrong-secret-value"}});
+    ASSERT_TRUE(wait_for([&] { return refused->output().find("Azion refused the token") != std::string::npos; }, 30s))
+        << refused->output();
+    refused->signal(SIGTERM);
+    ASSERT_EQ(refused->wait(30s), 0);
+    EXPECT_EQ(refused->output().find("wrong-secret-value"), std::string::npos);
+    auto dump = env.db().prepare("SELECT group_concat(coalesce(detail, ''), '|') FROM domains");
+    ASSERT_TRUE(dump.step());
+    EXPECT_EQ(dump.column_text(0).find("wrong-secret-value"), std::string::npos);
+    EXPECT_EQ(dump.column_text(0).find("sim-token"), std::string::npos);
+}
+
+} // namespace
+} // namespace certq::testing
