@@ -1,5 +1,5 @@
 // certq: the operator's tool over certqd's database. It reads and writes the same SQLite file
-// and works while certqd runs.
+// and works while certqd runs (WAL; writes wait up to five seconds for the lock).
 
 #include "config/config.hpp"
 #include "store/domain_store.hpp"
@@ -7,42 +7,255 @@
 #include "store/status.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 namespace {
 
+namespace json = boost::json;
+using certq::sqlite::database;
+using certq::sqlite::statement;
+
 enum exit_code { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
 
+std::unique_ptr<database> open_existing(const certq::config& cfg) {
+    if (!std::filesystem::exists(cfg.database))
+        throw std::runtime_error(cfg.database.string() + ": no database yet (run certq migrate or start certqd)");
+    auto db = std::make_unique<database>(cfg.database, false);
+    sqlite3_busy_timeout(db->handle(), 5000);
+    const int version = certq::store::schema_version(*db);
+    if (version < certq::store::latest_schema_version())
+        throw std::runtime_error(cfg.database.string() + ": schema version " + std::to_string(version) +
+                                 " is older than this certq's; run certq migrate");
+    return db;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+json::value nullable(const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value nullable(const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
+void print_status(const certq::store::queue_status& st, std::ostream& out) {
+    out << st.total << " rows";
+    for (const auto& [state, n] : st.counts) out << ", " << n << " " << certq::to_string(state);
+    out << "\n" << std::fixed << std::setprecision(1) << st.per_minute() << " rows/min finished over the last "
+        << st.window.count() / 60 << " min";
+    if (st.unfinished == 0) out << "; nothing left to do\n";
+    else if (auto eta = st.eta()) out << "; " << st.unfinished << " left, about " << certq::format_duration(*eta) << " to go\n";
+    else out << "; " << st.unfinished << " left\n";
+}
+
+json::object status_json(const certq::store::queue_status& st) {
+    json::object counts;
+    for (auto s : certq::all_states) counts[certq::to_string(s)] = 0;
+    for (const auto& [state, n] : st.counts) counts[certq::to_string(state)] = n;
+    json::object out{{"total", st.total}, {"unfinished", st.unfinished}, {"counts", counts},
+                     {"finished_per_minute", st.per_minute()}, {"window_seconds", st.window.count()}};
+    if (auto eta = st.eta()) out["eta_seconds"] = eta->count();
+    else out["eta_seconds"] = nullptr;
+    return out;
+}
+
+int status(const certq::config& cfg, bool as_json, int minutes) {
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    const auto st = certq::store::read_status(db, std::chrono::minutes{minutes});
+    if (as_json) std::cout << json::serialize(status_json(st)) << "\n";
+    else print_status(st, std::cout);
+    return exit_ok;
+}
+
+volatile std::sig_atomic_t interrupted = 0;
+
+int watch(const certq::config& cfg, int interval) {
+    std::signal(SIGINT, [](int) { interrupted = 1; });
+    const bool tty = ::isatty(STDOUT_FILENO) != 0;
+    while (!interrupted) {
+        const auto db_handle = open_existing(cfg);
+        auto& db = *db_handle;
+        const auto st = certq::store::read_status(db, std::chrono::minutes{5});
+        if (tty) std::cout << "\x1b[H\x1b[2J";
+        std::cout << "certq watch: " << cfg.database.string() << "  (" << certq::format_iso8601(certq::wall_now())
+                  << ", Ctrl-C to stop)\n\n";
+        print_status(st, std::cout);
+        if (st.total > 0) {
+            const auto done = st.total - st.unfinished;
+            const int width = 50;
+            const int filled = static_cast<int>(width * done / st.total);
+            std::cout << "[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << done << "/"
+                      << st.total << "\n";
+        }
+        std::cout.flush();
+        for (int i = 0; i < interval * 10 && !interrupted; ++i) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+    return exit_ok;
+}
+
+int list(const certq::config& cfg, const std::string& state, int limit, bool as_json) {
+    if (!state.empty() && !certq::parse_state(state))
+        throw CLI::ValidationError("--state", "unknown state \"" + state + "\"");
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    auto stmt = db.prepare("SELECT id, hostname, state, coalesce(detail, ''), certificate_id, updated_at FROM domains "
+                           "WHERE ?1 = '' OR state = ?1 ORDER BY id LIMIT ?2");
+    stmt.bind(1, state).bind(2, limit);
+    json::array rows;
+    while (stmt.step()) {
+        if (as_json) {
+            rows.push_back(json::object{{"id", stmt.column_int(0)}, {"hostname", stmt.column_text(1)},
+                                        {"state", stmt.column_text(2)}, {"detail", stmt.column_text(3)},
+                                        {"certificate_id", nullable(stmt.column_optional_int(4))},
+                                        {"updated_at", stmt.column_text(5)}});
+        } else {
+            std::cout << std::left << std::setw(7) << stmt.column_int(0) << std::setw(40) << stmt.column_text(1) << " "
+                      << std::setw(12) << stmt.column_text(2) << " " << first_line(stmt.column_text(3)) << "\n";
+        }
+    }
+    if (as_json) std::cout << json::serialize(rows) << "\n";
+    return exit_ok;
+}
+
+int show(const certq::config& cfg, const std::string& host, bool as_json) {
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    auto row = db.prepare("SELECT id, hostname, alternative_names, names, state, detail, certificate_id, request_name, "
+                          "wanted, validity, created_at, updated_at FROM domains WHERE hostname = ?1 "
+                          "OR (substr(?1, -1) = '.' AND hostname = substr(?1, 1, length(?1) - 1)) LIMIT 1");
+    row.bind(1, host);
+    if (!row.step()) {
+        std::cerr << "certq: no row for " << host << "\n";
+        return exit_runtime;
+    }
+    const auto id = row.column_int(0);
+    json::object r{{"id", id},
+                   {"hostname", row.column_text(1)},
+                   {"alternative_names", nullable(row.column_optional_text(2))},
+                   {"names", nullable(row.column_optional_text(3))},
+                   {"state", row.column_text(4)},
+                   {"detail", nullable(row.column_optional_text(5))},
+                   {"certificate_id", nullable(row.column_optional_int(6))},
+                   {"certificate_name", nullable(row.column_optional_text(7))},
+                   {"wanted", row.column_text(8)},
+                   {"validity", nullable(row.column_optional_text(9))},
+                   {"created_at", row.column_text(10)},
+                   {"updated_at", row.column_text(11)}};
+    auto t = db.prepare("SELECT at, coalesce(from_state, ''), to_state, detail FROM transitions WHERE domain_id = ?1 ORDER BY id");
+    t.bind(1, id);
+    json::array transitions;
+    while (t.step())
+        transitions.push_back(json::object{{"at", t.column_text(0)}, {"from", t.column_text(1)}, {"to", t.column_text(2)},
+                                           {"detail", nullable(t.column_optional_text(3))}});
+    if (as_json) {
+        r["transitions"] = transitions;
+        std::cout << json::serialize(r) << "\n";
+        return exit_ok;
+    }
+    for (const auto& [k, v] : r)
+        std::cout << std::left << std::setw(20) << std::string(k) + ":"
+                  << (v.is_string() ? std::string(v.as_string()) : json::serialize(v)) << "\n";
+    std::cout << "\ntransitions:\n";
+    for (const auto& tv : transitions) {
+        const auto& o = tv.as_object();
+        std::cout << "  " << o.at("at").as_string().c_str() << "  " << std::setw(12)
+                  << (o.at("from").as_string().empty() ? "(insert)" : o.at("from").as_string().c_str()) << " -> "
+                  << std::setw(12) << o.at("to").as_string().c_str()
+                  << (o.at("detail").is_string() ? "  " + first_line(std::string(o.at("detail").as_string())) : "") << "\n";
+    }
+    return exit_ok;
+}
+
+// Lines of stdin: "host [alt ...]", names separated by spaces or commas; blanks and #comments skipped.
+std::vector<std::pair<std::string, std::vector<std::string>>> read_rows(std::istream& in) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> rows;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+        std::replace(line.begin(), line.end(), ',', ' ');
+        std::istringstream words(line);
+        std::string host, san;
+        if (!(words >> host)) continue;
+        std::vector<std::string> sans;
+        while (words >> san) sans.push_back(san);
+        rows.emplace_back(host, sans);
+    }
+    return rows;
+}
+
+int enqueue(const certq::config& cfg, const std::vector<std::string>& hosts, const std::vector<std::string>& sans) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> rows;
+    if (hosts.size() == 1 && hosts[0] == "-") rows = read_rows(std::cin);
+    else
+        for (const auto& h : hosts) rows.emplace_back(h, sans);
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    certq::sqlite::transaction tx(db);
+    auto insert = db.prepare("INSERT OR IGNORE INTO domains (hostname, alternative_names) VALUES (?1, ?2)");
+    std::size_t added = 0;
+    std::vector<std::string> skipped;
+    for (const auto& [host, alts] : rows) {
+        json::array names;
+        for (const auto& a : alts) names.emplace_back(a);
+        insert.bind(1, host).bind(2, json::serialize(names));
+        insert.run();
+        if (db.changes() == 1) ++added;
+        else skipped.push_back(host);
+    }
+    tx.commit();
+    std::cout << "enqueued " << added << " row(s)";
+    if (!skipped.empty()) {
+        std::cout << "; skipped " << skipped.size() << " already in the table:";
+        for (std::size_t i = 0; i < skipped.size() && i < 20; ++i) std::cout << " " << skipped[i];
+        if (skipped.size() > 20) std::cout << " ...";
+    }
+    std::cout << "\n";
+    return exit_ok;
+}
+
+int retry(const certq::config& cfg, const std::string& state) {
+    if (!state.empty()) {
+        const auto s = certq::parse_state(state);
+        if (!s || !certq::is_terminal(*s) || *s == certq::domain_state::active || *s == certq::domain_state::removed)
+            throw CLI::ValidationError("--state", "retry takes failed, dns_failed or invalid, not \"" + state + "\"");
+    }
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    auto stmt = db.prepare(state.empty() ? "UPDATE domains SET state = 'queued' WHERE state IN ('failed', 'dns_failed')"
+                                         : "UPDATE domains SET state = 'queued' WHERE state = ?1");
+    if (!state.empty()) stmt.bind(1, state);
+    stmt.run();
+    std::cout << "re-queued " << db.changes() << " row(s)\n";
+    return exit_ok;
+}
+
+int remove(const certq::config& cfg, const std::string& host) {
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    auto stmt = db.prepare("UPDATE domains SET wanted = 'absent' WHERE hostname = ?1");
+    stmt.bind(1, host).run();
+    if (db.changes() == 0) {
+        std::cerr << "certq: no row for " << host << "\n";
+        return exit_runtime;
+    }
+    std::cout << "marked " << host << " for removal (wanted = absent)\n";
+    return exit_ok;
+}
+
 int migrate(const certq::config& cfg) {
-    certq::sqlite::database db(cfg.database);
+    database db(cfg.database);
     certq::store::configure_connection(db);
     const auto report = certq::store::migrate(db);
     if (report.from_version == report.to_version)
         std::cout << cfg.database.string() << ": schema is up to date (version " << report.to_version << ")\n";
     else
-        std::cout << cfg.database.string() << ": migrated schema from version " << report.from_version
-                  << " to " << report.to_version << "\n";
-    return exit_ok;
-}
-
-int status(const certq::config& cfg) {
-    if (!std::filesystem::exists(cfg.database)) {
-        std::cerr << "certq: " << cfg.database.string() << ": no database yet (run certq migrate or start certqd)\n";
-        return exit_runtime;
-    }
-    certq::sqlite::database db(cfg.database, false);
-    sqlite3_busy_timeout(db.handle(), 5000);
-    const auto st = certq::store::read_status(db);
-    std::cout << st.total << " rows";
-    for (const auto& [state, n] : st.counts) std::cout << ", " << n << " " << certq::to_string(state);
-    std::cout << "\n" << std::fixed << std::setprecision(1) << st.per_minute()
-              << " rows/min finished over the last " << st.window.count() / 60 << " min";
-    if (st.unfinished == 0) std::cout << "; nothing left to do\n";
-    else if (auto eta = st.eta()) std::cout << "; " << st.unfinished << " left, about "
-                                            << certq::format_duration(*eta) << " to go\n";
-    else std::cout << "; " << st.unfinished << " left\n";
+        std::cout << cfg.database.string() << ": migrated schema from version " << report.from_version << " to "
+                  << report.to_version << "\n";
     return exit_ok;
 }
 
@@ -54,8 +267,31 @@ int main(int argc, char** argv) {
     app.add_option("-c,--config", config_file, "certqd's configuration file")->capture_default_str();
     app.set_version_flag("--version", "certq " CERTQ_VERSION);
     app.require_subcommand(1);
-    auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the database schema");
+    bool as_json = false;
+    std::string state, host;
+    int limit = 1000, interval = 2, minutes = 5;
+    std::vector<std::string> hosts, sans;
+
     auto* status_cmd = app.add_subcommand("status", "rows per state, recent throughput, time to go");
+    status_cmd->add_flag("--json", as_json, "print JSON");
+    status_cmd->add_option("--minutes", minutes, "throughput window")->check(CLI::Range(1, 1440));
+    auto* watch_cmd = app.add_subcommand("watch", "live progress on the terminal");
+    watch_cmd->add_option("--interval", interval, "seconds between refreshes")->check(CLI::Range(1, 3600));
+    auto* list_cmd = app.add_subcommand("list", "rows, optionally in one state");
+    list_cmd->add_option("--state", state, "only rows in this state");
+    list_cmd->add_option("--limit", limit, "at most this many rows")->check(CLI::Range(1, 100000000));
+    list_cmd->add_flag("--json", as_json, "print JSON");
+    auto* show_cmd = app.add_subcommand("show", "one row and its transitions");
+    show_cmd->add_option("host", host, "hostname")->required();
+    show_cmd->add_flag("--json", as_json, "print JSON");
+    auto* enqueue_cmd = app.add_subcommand("enqueue", "add rows (HOST... or - for stdin, one row per line)");
+    enqueue_cmd->add_option("hosts", hosts, "hostnames, or - to read lines \"host [alt ...]\" from stdin")->required();
+    enqueue_cmd->add_option("--san", sans, "alternative name for the hosts given as arguments (repeatable)");
+    auto* retry_cmd = app.add_subcommand("retry", "re-queue failed and dns_failed rows (or one state)");
+    retry_cmd->add_option("--state", state, "failed, dns_failed or invalid");
+    auto* remove_cmd = app.add_subcommand("remove", "offboard a hostname (wanted = absent)");
+    remove_cmd->add_option("host", host, "hostname")->required();
+    auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the database schema");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -70,8 +306,17 @@ int main(int argc, char** argv) {
         return exit_usage;
     }
     try {
+        if (*status_cmd) return status(cfg, as_json, minutes);
+        if (*watch_cmd) return watch(cfg, interval);
+        if (*list_cmd) return list(cfg, state, limit, as_json);
+        if (*show_cmd) return show(cfg, host, as_json);
+        if (*enqueue_cmd) return enqueue(cfg, hosts, sans);
+        if (*retry_cmd) return retry(cfg, state);
+        if (*remove_cmd) return remove(cfg, host);
         if (*migrate_cmd) return migrate(cfg);
-        if (*status_cmd) return status(cfg);
+    } catch (const CLI::ValidationError& e) {
+        std::cerr << "certq: " << e.what() << "\n";
+        return exit_usage;
     } catch (const std::exception& e) {
         std::cerr << "certq: " << e.what() << "\n";
         return exit_runtime;

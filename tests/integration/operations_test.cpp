@@ -3,6 +3,8 @@
 
 #include "harness.hpp"
 
+#include <boost/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -144,6 +146,86 @@ TEST(Operations, TheTokenNeverAppearsInLogsOrTheDatabase) {
     ASSERT_TRUE(dump.step());
     EXPECT_EQ(dump.column_text(0).find("wrong-secret-value"), std::string::npos);
     EXPECT_EQ(dump.column_text(0).find("sim-token"), std::string::npos);
+}
+
+TEST(Operations, SystemdUnitIsHardenedAndVerifiesClean) {
+    std::ifstream in(std::filesystem::path(CERTQ_SOURCE_DIR) / "systemd/certqd.service");
+    const std::string unit((std::istreambuf_iterator<char>(in)), {});
+    for (const char* line : {"Type=notify", "WatchdogSec=", "Restart=on-failure", "User=certq", "StateDirectory=certq",
+                             "LoadCredential=azion-token:", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                             "ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+                             "SystemCallFilter=@system-service", "ExecReload="})
+        EXPECT_NE(unit.find(line), std::string::npos) << line;
+    if (!std::filesystem::exists("/usr/bin/systemd-analyze")) GTEST_SKIP() << "systemd-analyze is not installed";
+    // Verified as installed, with the binary where the unit expects it (here: the build tree).
+    scratch_dir dir;
+    std::string local = unit;
+    for (std::size_t at; (at = local.find("/usr/sbin/certqd")) != std::string::npos;)
+        local.replace(at, std::string("/usr/sbin/certqd").size(), CERTQD_PATH);
+    {
+        std::ofstream out(dir / "certqd.service");
+        out << local;
+    }
+    process verify({"/usr/bin/systemd-analyze", "verify", (dir / "certqd.service").string()}, {}, dir / "verify.log");
+    EXPECT_EQ(verify.wait(60s), 0) << verify.output();
+    EXPECT_EQ(verify.output(), "") << verify.output();
+}
+
+std::string run_certq(environment& env, const std::vector<std::string>& args, const std::string& input = "",
+                      int* exit_code = nullptr) {
+    static int runs = 0;
+    const auto in = env.dir() / ("certq-in-" + std::to_string(++runs));
+    {
+        std::ofstream out(in);
+        out << input;
+    }
+    std::string command = std::string("'") + CERTQ_PATH + "' --config '" + env.config_path().string() + "'";
+    for (const auto& a : args) command += " '" + a + "'";
+    process p({"/bin/sh", "-c", command + " < '" + in.string() + "'"}, {}, env.dir() / ("certq-out-" + std::to_string(runs)));
+    const auto rc = p.wait(60s);
+    if (exit_code) *exit_code = rc.value_or(-1);
+    return p.output();
+}
+
+TEST(Operations, OperatorCliWorksWhileCertqdRuns) {
+    daemon_settings settings;
+    settings.requests_per_second = 200;
+    settings.burst = 20;
+    environment env({}, settings);
+    auto daemon = env.start_daemon();
+    std::string lines;
+    for (int i = 0; i < 2000; ++i) lines += "cli" + std::to_string(i) + ".shop" + std::to_string(i % 50) + ".com\n";
+    lines += "# a comment, then a duplicate and a row with alternative names\ncli0.shop0.com\nextra.example.com www.extra.example.com, api.extra.example.com\n";
+    EXPECT_EQ(run_certq(env, {"enqueue", "-"}, lines),
+              "enqueued 2001 row(s); skipped 1 already in the table: cli0.shop0.com\n");
+    EXPECT_EQ(run_certq(env, {"enqueue", "one.example.com", "--san", "www.one.example.com"}), "enqueued 1 row(s)\n");
+    ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'active'") >= 2002; }, 120s))
+        << daemon->output();
+
+    const auto status = boost::json::parse(run_certq(env, {"status", "--json"})).as_object();
+    EXPECT_EQ(status.at("total").as_int64(), 2002);
+    EXPECT_EQ(status.at("counts").at("active").as_int64(), 2002);
+    EXPECT_GT(status.at("finished_per_minute").as_double(), 0);
+    EXPECT_NE(run_certq(env, {"status"}).find("2002 rows, 2002 active"), std::string::npos);
+
+    const auto shown = boost::json::parse(run_certq(env, {"show", "extra.example.com", "--json"})).as_object();
+    EXPECT_EQ(shown.at("state"), "active");
+    EXPECT_EQ(shown.at("names"), "[\"extra.example.com\",\"www.extra.example.com\",\"api.extra.example.com\"]");
+    EXPECT_EQ(shown.at("transitions").as_array().size(), 4u);
+    EXPECT_EQ(boost::json::parse(run_certq(env, {"list", "--state", "active", "--limit", "5", "--json"})).as_array().size(), 5u);
+
+    int rc = 0;
+    run_certq(env, {"list", "--state", "bogus"}, "", &rc);
+    EXPECT_EQ(rc, 2);
+    run_certq(env, {"show", "nobody.example.com"}, "", &rc);
+    EXPECT_EQ(rc, 1);
+
+    env.db().exec("UPDATE domains SET state = 'failed', detail = 'test' WHERE id <= 3");
+    EXPECT_EQ(run_certq(env, {"retry"}), "re-queued 3 row(s)\n");
+    ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'active'") == 2002; }, 60s));
+    daemon->signal(SIGTERM);
+    EXPECT_EQ(daemon->wait(30s), 0);
+    EXPECT_EQ(check_transitions(env.db()), "");
 }
 
 } // namespace
