@@ -20,7 +20,8 @@ constexpr std::size_t max_ids_per_list = 100;
 constexpr auto db_pause = std::chrono::seconds{1};
 
 bool needs_api(action a) {
-    return a == action::send_request || a == action::lookup_by_name || a == action::read_status;
+    return a == action::send_request || a == action::lookup_by_name || a == action::read_status ||
+           a == action::delete_certificate;
 }
 
 // What a failed call means for the row. Credentials and paths that Azion rejects (401, 403,
@@ -212,6 +213,11 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
         if (r) co_return certificate_seen{std::move(r.value)};
         if (r.ec == azion::error::not_found) co_return certificate_gone{};
         co_return call_failed{r.diag};
+    }
+    case action::delete_certificate: {
+        auto r = co_await api_.delete_certificate(slot, row.certificate_id.value_or(0));
+        if (r) co_return certificate_deleted{};
+        co_return failure_event(r.ec, r.diag);
     }
     case action::none: break;
     }

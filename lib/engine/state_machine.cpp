@@ -213,8 +213,30 @@ std::string certificate_name_for(const domain_row& row) {
     return base + suffix;
 }
 
+// wanted = 'absent': delete the certificate at Azion if there is one, then `removed`.
+decision offboard(const domain_row& row, std::optional<std::int64_t> certificate_id) {
+    if (certificate_id) {
+        auto d = row.state == domain_state::removing ? unchanged(row) : moved(row, domain_state::removing, std::nullopt);
+        d.changed = d.changed || row.certificate_id != certificate_id;
+        d.after.certificate_id = certificate_id;
+        d.next = action::delete_certificate;
+        return d;
+    }
+    return moved(row, domain_state::removed, "removed; no certificate had been issued");
+}
+
 decision on_due(const domain_row& row, const policy& p, const moment& m) {
     (void)m;
+    if (row.wanted_absent) {
+        if (row.state == domain_state::removed) return unchanged(row);
+        // A request may have reached Azion unanswered: find it by name before calling it gone.
+        if (!row.certificate_id && row.state == domain_state::requesting && row.attempts > 0 && row.request_name) {
+            auto d = unchanged(row);
+            d.next = action::lookup_by_name;
+            return d;
+        }
+        return offboard(row, row.certificate_id);
+    }
     switch (row.state) {
     case domain_state::queued:
     case domain_state::dns_waiting:
@@ -268,8 +290,13 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                 }
                 return unchanged(row);
             } else if constexpr (std::is_same_v<T, certificate_seen>) {
+                if (row.wanted_absent) return offboard(row, ev.certificate.id);
                 return follow(row, ev.certificate, p, m);
+            } else if constexpr (std::is_same_v<T, certificate_deleted>) {
+                return moved(row, domain_state::removed,
+                             "certificate " + std::to_string(row.certificate_id.value_or(0)) + " deleted at Azion");
             } else if constexpr (std::is_same_v<T, name_not_found>) {
+                if (row.wanted_absent) return offboard(row, std::nullopt);
                 if (row.state == domain_state::requesting || !row.certificate_id) return send(row, p);
                 return unchanged(row);
             } else if constexpr (std::is_same_v<T, request_refused>) {
@@ -285,6 +312,8 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                     d.after.next_attempt_at = m.now;
                     return d;
                 }
+                if (row.wanted_absent)
+                    return moved(row, domain_state::failed, "Azion refused to delete the certificate: " + ev.diag.summary());
                 return moved(row, domain_state::failed, "Azion refused the request: " + ev.diag.summary());
             } else if constexpr (std::is_same_v<T, call_failed>) {
                 return retry_later(row, ev.diag, p, m);
@@ -301,6 +330,7 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                 d.changed = true;
                 return d;
             } else if constexpr (std::is_same_v<T, certificate_gone>) {
+                if (row.wanted_absent) return moved(row, domain_state::removed, "certificate no longer exists at Azion");
                 return moved(row, domain_state::failed,
                              "certificate " +
                                  (row.certificate_id ? std::to_string(*row.certificate_id) : std::string("?")) +

@@ -73,6 +73,9 @@ struct call_failed {
 /// The certificate the row follows no longer exists at Azion (404).
 struct certificate_gone {};
 
+/// The certificate was deleted at Azion (or was already gone).
+struct certificate_deleted {};
+
 /// The row's names were recorded for it, or one is already on another live row (`conflict`).
 struct names_claimed {
     std::string conflict;
@@ -85,7 +88,8 @@ struct budget_spent {
 };
 
 using event = std::variant<dns_verdict, certificate_seen, name_not_found, request_refused,
-                           call_failed, certificate_gone, budget_spent, names_claimed>;
+                           call_failed, certificate_gone, budget_spent, names_claimed,
+                           certificate_deleted>;
 
 // ---- decisions ------------------------------------------------------------------------------
 
@@ -96,6 +100,7 @@ enum class action {
     send_request,   ///< POST `request`, then feed certificate_seen / request_refused / call_failed
     lookup_by_name, ///< find after.request_name at Azion, then certificate_seen / name_not_found
     read_status,    ///< read after.certificate_id, then certificate_seen / certificate_gone
+    delete_certificate, ///< DELETE after.certificate_id, then certificate_deleted or a failure
 };
 
 struct decision {

@@ -9,7 +9,8 @@ namespace {
 
 constexpr const char* row_columns =
     "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
-    "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks";
+    "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks, "
+    "wanted = 'absent'";
 
 domain_row read_row(const sqlite::statement& s) {
     domain_row r;
@@ -30,6 +31,7 @@ domain_row read_row(const sqlite::statement& s) {
     r.state_since = from_unix_ms(s.column_int(12));
     r.validity = s.column_optional_text(13);
     r.dns_checks = static_cast<int>(s.column_int(14));
+    r.wanted_absent = s.column_int(15) != 0;
     return r;
 }
 
@@ -54,11 +56,12 @@ domain_store::domain_store(const std::filesystem::path& path)
     : db_(path),
       select_due_requests_(
           (configure_connection(db_), migrate(db_), db_),
-          select_sql("WHERE (state IN ('queued','dns_waiting','throttled','requesting') "
-                     "       OR (state = 'pending' AND certificate_id IS NULL)) "
+          select_sql("WHERE (((state IN ('queued','dns_waiting','throttled','requesting') "
+                     "         OR (state = 'pending' AND certificate_id IS NULL)) AND wanted = 'present') "
+                     "       OR (wanted = 'absent' AND state != 'removed')) "
                      "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
                      "ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT ?2")),
-      select_due_polls_(db_, select_sql("WHERE state = 'pending' AND certificate_id IS NOT NULL "
+      select_due_polls_(db_, select_sql("WHERE state = 'pending' AND certificate_id IS NOT NULL AND wanted = 'present' "
                                         "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
                                         "ORDER BY next_attempt_at, id LIMIT ?2")),
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
@@ -235,7 +238,8 @@ std::optional<domain_row> domain_store::find(std::int64_t id) {
 
 std::int64_t domain_store::unfinished() {
     auto stmt = db_.prepare("SELECT count(*) FROM domains WHERE state NOT IN "
-                            "('invalid','dns_failed','active','failed','removed')");
+                            "('invalid','dns_failed','active','failed','removed') "
+                            "OR (wanted = 'absent' AND state != 'removed')");
     return stmt.step() ? stmt.column_int(0) : 0;
 }
 

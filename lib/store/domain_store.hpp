@@ -33,6 +33,7 @@ struct domain_row {
     int attempts = 0;
     int polls = 0;
     int dns_checks = 0;
+    bool wanted_absent = false; ///< the user asked for the hostname to be offboarded
     std::optional<wall_time> next_attempt_at;
     wall_time state_since{};
     std::optional<std::string> validity;

@@ -200,3 +200,36 @@ TEST(Pipeline, CheckConfigAcceptsAGoodFileAndNamesTheTokenSource) {
 
 } // namespace
 } // namespace certq::testing
+
+namespace certq::testing {
+namespace {
+
+TEST(Pipeline, OffboardingDeletesTheCertificateAtAzionAndEndsRemoved) {
+    sim::sim_options options;
+    options.issue_delay = 200ms;
+    environment env(options);
+    env.db().exec("INSERT INTO domains (hostname) VALUES ('old.example.com'), ('keep.example.com')");
+    {
+        auto daemon = env.start_daemon({"--exit-when-done"});
+        ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
+    }
+    ASSERT_EQ(env.state_of("old.example.com"), "active");
+    env.db().exec("UPDATE domains SET wanted = 'absent' WHERE hostname = 'old.example.com'");
+    env.db().exec("INSERT INTO domains (hostname, wanted) VALUES ('never.example.com', 'absent')");
+    auto daemon = env.start_daemon({"--exit-when-done"});
+    ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
+    EXPECT_EQ(env.state_of("old.example.com"), "removed");
+    EXPECT_EQ(env.state_of("never.example.com"), "removed");
+    EXPECT_EQ(env.state_of("keep.example.com"), "active");
+    int deletes = 0;
+    for (const auto& r : env.sim().requests()) deletes += r.method == "DELETE";
+    EXPECT_EQ(deletes, 1);
+    for (const auto& c : env.sim().certificates()) EXPECT_EQ(c.deleted, c.common_name == "old.example.com") << c.name;
+    auto stmt = env.db().prepare("SELECT detail FROM domains WHERE hostname = 'old.example.com'");
+    ASSERT_TRUE(stmt.step());
+    EXPECT_NE(stmt.column_text(0).find("deleted at Azion"), std::string::npos);
+    EXPECT_EQ(check_transitions(env.db()), "");
+}
+
+} // namespace
+} // namespace certq::testing
