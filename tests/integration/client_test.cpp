@@ -3,6 +3,7 @@
 #include "azion/client.hpp"
 #include "azion_sim.hpp"
 #include "harness.hpp"
+#include "run_with_deadline.hpp"
 #include "test_pki.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,20 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-// Runs a coroutine on a fresh loop under a hard deadline; fails the test if it overruns.
-template <class T> T run(asio::io_context& ioc, asio::awaitable<T> task, std::chrono::seconds deadline = 20s) {
-    std::optional<T> result;
-    std::exception_ptr error;
-    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T value) {
-        error = e;
-        result = std::move(value);
-    });
-    ioc.restart();
-    ioc.run_for(deadline);
-    if (error) std::rethrow_exception(error);
-    if (!result) throw std::runtime_error("coroutine did not finish before its deadline");
-    return std::move(*result);
-}
 
 class ClientTest : public ::testing::Test {
 protected:
@@ -67,7 +54,7 @@ asio::awaitable<std::string> request_then_read(azion::client& api, azion::certif
 
 TEST_F(ClientTest, RequestsReadsAndListsOverOneKeptAliveConnection) {
     azion::client api(ioc_.get_executor(), cfg_, "sim-token");
-    auto outcome = run(ioc_, request_then_read(api, request("a.example.com")));
+    auto outcome = run_with_deadline(ioc_,  request_then_read(api, request("a.example.com")));
     // The request answers "Pending" (as Azion's published example does); reads are lower case.
     EXPECT_EQ(outcome, "Pending|certq-t-a.example.com|certq-t-a.example.com");
     EXPECT_EQ(api.stats().connections, 1u);
@@ -106,7 +93,7 @@ asio::awaitable<std::string> find_exact(azion::client& api) {
 
 TEST_F(ClientTest, FindByNameKeepsOnlyTheExactName) {
     azion::client api(ioc_.get_executor(), cfg_, "sim-token");
-    EXPECT_EQ(run(ioc_, find_exact(api)), "certq-7-x.example.com;0");
+    EXPECT_EQ(run_with_deadline(ioc_,  find_exact(api)), "certq-7-x.example.com;0");
 }
 
 asio::awaitable<std::string> delete_then_get(azion::client& api, azion::certificate_request req) {
@@ -121,7 +108,7 @@ asio::awaitable<std::string> delete_then_get(azion::client& api, azion::certific
 
 TEST_F(ClientTest, DeleteIsIdempotentAndAGoneCertificateIsNotFound) {
     azion::client api(ioc_.get_executor(), cfg_, "sim-token");
-    EXPECT_EQ(run(ioc_, delete_then_get(api, request("d.example.com"))), "11404");
+    EXPECT_EQ(run_with_deadline(ioc_,  delete_then_get(api, request("d.example.com"))), "11404");
 }
 
 asio::awaitable<azion::result<azion::certificate>> one_request(azion::client& api,
@@ -132,7 +119,7 @@ asio::awaitable<azion::result<azion::certificate>> one_request(azion::client& ap
 
 TEST_F(ClientTest, WrongTokenIsAFinalErrorThatNeverEchoesTheToken) {
     azion::client api(ioc_.get_executor(), cfg_, "wrong-secret-token");
-    auto r = run(ioc_, one_request(api, request("t.example.com")));
+    auto r = run_with_deadline(ioc_,  one_request(api, request("t.example.com")));
     EXPECT_EQ(r.ec, azion::error::client_error);
     EXPECT_FALSE(azion::is_retryable(r.ec));
     EXPECT_EQ(r.diag.http_status, 401u);
@@ -144,7 +131,7 @@ TEST_F(ClientTest, WrongTokenIsAFinalErrorThatNeverEchoesTheToken) {
 TEST_F(ClientTest, RefusedRequestCarriesAzionsWordsAndPointer) {
     azion::client api(ioc_.get_executor(), cfg_, "sim-token");
     auto bad = request("not a name");
-    auto r = run(ioc_, one_request(api, bad));
+    auto r = run_with_deadline(ioc_,  one_request(api, bad));
     EXPECT_EQ(r.ec, azion::error::client_error);
     EXPECT_EQ(r.diag.http_status, 400u);
     EXPECT_EQ(r.diag.summary(), "HTTP 400: Bad Request: Enter a valid domain name. (/data/common_name)");
@@ -154,7 +141,7 @@ TEST_F(ClientTest, PeerIsVerifiedAgainstTheTrustStore) {
     auto untrusted = cfg_;
     untrusted.ca_file.clear(); // the simulator's CA is not in the system store
     azion::client api(ioc_.get_executor(), untrusted, "sim-token");
-    auto r = run(ioc_, one_request(api, request("v.example.com")));
+    auto r = run_with_deadline(ioc_,  one_request(api, request("v.example.com")));
     EXPECT_TRUE(r.ec);
     EXPECT_NE(r.diag.message.find("certificate verify failed"), std::string::npos) << r.diag.message;
     EXPECT_TRUE(sim_.requests().empty()) << "a request went out over an unverified connection";
@@ -163,7 +150,7 @@ TEST_F(ClientTest, PeerIsVerifiedAgainstTheTrustStore) {
 TEST_F(ClientTest, OlderPathPrefixIsServedToo) {
     cfg_.certificates_path = "/digital_certificates/certificates";
     azion::client api(ioc_.get_executor(), cfg_, "sim-token");
-    auto r = run(ioc_, one_request(api, request("old.example.com")));
+    auto r = run_with_deadline(ioc_,  one_request(api, request("old.example.com")));
     ASSERT_FALSE(r.ec) << r.diag.summary();
     EXPECT_EQ(sim_.requests().at(0).target, "/v4/digital_certificates/certificates/request");
 }
@@ -182,10 +169,10 @@ TEST(ClientRateLimit, ServerThrottleIsRateLimitedWithRetryAfter) {
     azion::certificate_request req;
     req.name = "n1";
     req.common_name = "r.example.com";
-    auto first = run(ioc, one_request(api, req));
+    auto first = run_with_deadline(ioc,  one_request(api, req));
     EXPECT_FALSE(first.ec) << first.diag.summary();
     req.name = "n2";
-    auto second = run(ioc, one_request(api, req));
+    auto second = run_with_deadline(ioc,  one_request(api, req));
     EXPECT_EQ(second.ec, azion::error::rate_limited);
     EXPECT_TRUE(azion::is_retryable(second.ec));
     ASSERT_TRUE(second.diag.retry_after.has_value());

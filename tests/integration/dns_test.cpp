@@ -4,6 +4,7 @@
 #include "dns/checker.hpp"
 #include "dns/resolver.hpp"
 #include "harness.hpp"
+#include "run_with_deadline.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,19 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-template <class T> T run(asio::io_context& ioc, asio::awaitable<T> task, std::chrono::seconds deadline = 20s) {
-    std::optional<T> result;
-    std::exception_ptr error;
-    asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T value) {
-        error = e;
-        result = std::move(value);
-    });
-    ioc.restart();
-    ioc.run_for(deadline);
-    if (error) std::rethrow_exception(error);
-    if (!result) throw std::runtime_error("coroutine did not finish before its deadline");
-    return std::move(*result);
-}
 
 class Dns : public ::testing::Test {
 protected:
@@ -42,7 +30,7 @@ protected:
     }
     dns::answer ask(const std::string& name, dns::record_type type) {
         dns::resolver r(ioc_.get_executor(), {{nsd_->address()}, 1500ms, 2});
-        return run(ioc_, r.query(name, type));
+        return run_with_deadline(ioc_,  r.query(name, type));
     }
     dns::row_verdict check(std::vector<std::string> names, std::string edge = "abc123.map.azionedge.net") {
         dns::checker_options o;
@@ -50,7 +38,7 @@ protected:
         o.targets = {"azionedge.net", "azioncdn.net", "azionedge.com"};
         o.edge_hostname = std::move(edge);
         dns::checker c(ioc_.get_executor(), o);
-        return run(ioc_, c.check(std::move(names)));
+        return run_with_deadline(ioc_,  c.check(std::move(names)));
     }
     static scratch_dir* dir_;
     static nsd_server* nsd_;
@@ -86,7 +74,7 @@ TEST_F(Dns, ResolverReportsRefusedAndTimeouts) {
     asio::io_context ioc;
     asio::ip::udp::socket silent(ioc, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     dns::resolver r(ioc_.get_executor(), {{"127.0.0.1:" + std::to_string(silent.local_endpoint().port())}, 200ms, 1});
-    EXPECT_EQ(run(ioc_, r.query("a.example.com", dns::record_type::a)).result, dns::status::timeout);
+    EXPECT_EQ(run_with_deadline(ioc_,  r.query("a.example.com", dns::record_type::a)).result, dns::status::timeout);
 }
 
 TEST_F(Dns, CheckerVerdicts) {
@@ -126,7 +114,7 @@ TEST_F(Dns, SharedQuestionsAreAskedOncePerWave) {
     o.targets = {"azionedge.net"};
     o.edge_hostname = "abc123.map.azionedge.net";
     dns::checker c(ioc_.get_executor(), o);
-    EXPECT_EQ(run(ioc_, many_rows(c)), std::string(20, 'p'));
+    EXPECT_EQ(run_with_deadline(ioc_,  many_rows(c)), std::string(20, 'p'));
     // A, AAAA and three CAA names for the row's name, A and AAAA for the edge: once each.
     EXPECT_EQ(c.stats().queries, 7u);
     EXPECT_GT(c.stats().reused, 100u);
