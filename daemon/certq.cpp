@@ -1,6 +1,7 @@
 // certq: the operator's tool over certqd's database. It reads and writes the same SQLite file
 // and works while certqd runs (WAL; writes wait up to five seconds for the lock).
 
+#include "command_line.hpp"
 #include "config/config.hpp"
 #include "store/domain_store.hpp"
 #include "store/migrations.hpp"
@@ -23,7 +24,9 @@ namespace json = boost::json;
 using certq::sqlite::database;
 using certq::sqlite::statement;
 
-enum exit_code { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
+using certq::exit_ok;
+using certq::exit_runtime;
+using certq::exit_usage;
 
 std::unique_ptr<database> open_existing(const certq::config& cfg) {
     if (!std::filesystem::exists(cfg.database))
@@ -292,19 +295,10 @@ int main(int argc, char** argv) {
     auto* remove_cmd = app.add_subcommand("remove", "offboard a hostname (wanted = absent)");
     remove_cmd->add_option("host", host, "hostname")->required();
     auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the database schema");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? exit_ok : exit_usage;
-    }
-    certq::config cfg;
-    try {
-        cfg = certq::load_config(config_file);
-    } catch (const certq::config_error& e) {
-        std::cerr << "certq: " << e.what() << "\n";
-        return exit_usage;
-    }
+    int leave_with = exit_ok;
+    const auto loaded = certq::parse_command_line(app, argc, argv, config_file, "certq", leave_with);
+    if (!loaded) return leave_with;
+    const auto& cfg = *loaded;
     try {
         if (*status_cmd) return status(cfg, as_json, minutes);
         if (*watch_cmd) return watch(cfg, interval);

@@ -2,6 +2,7 @@
 // lib/engine.
 
 #include "azion/client.hpp"
+#include "command_line.hpp"
 #include "config/config.hpp"
 #include "engine/db_worker.hpp"
 #include "engine/dns_gate.hpp"
@@ -30,7 +31,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-enum exit_code { exit_ok = 0, exit_runtime = 1, exit_usage = 2 };
+using certq::exit_ok;
+using certq::exit_runtime;
+using certq::exit_usage;
 
 void print_summary(const certq::config& cfg, std::ostream& out) {
     out << "database:        " << cfg.database.string() << "\n"
@@ -113,20 +116,10 @@ int main(int argc, char** argv) {
                  "exit 0 once every row is in a terminal state");
     app.add_flag("--check-config", check_config, "validate the configuration and exit");
     app.set_version_flag("--version", "certqd " CERTQ_VERSION);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? exit_ok : exit_usage;
-    }
-
-    certq::config cfg;
-    try {
-        cfg = certq::load_config(config_file);
-    } catch (const certq::config_error& e) {
-        std::cerr << "certqd: " << e.what() << "\n";
-        return exit_usage;
-    }
+    int leave_with = exit_ok;
+    auto loaded = certq::parse_command_line(app, argc, argv, config_file, "certqd", leave_with);
+    if (!loaded) return leave_with;
+    auto cfg = std::move(*loaded);
     if (check_config) {
         std::cout << config_file << ": configuration is valid\n";
         print_summary(cfg, std::cout);
