@@ -35,9 +35,20 @@ domain_row read_row(const sqlite::statement& s) {
     return r;
 }
 
-std::string select_sql(const char* where) {
+std::string select_sql(const std::string& where) {
     return std::string("SELECT ") + row_columns + " FROM domains " + where;
 }
+
+// The queues, word for word as in migrations/0005_queue_indexes.sql: SQLite uses a partial
+// index only when the query's WHERE contains the index's.
+constexpr const char* request_queue =
+    "((state IN ('queued', 'dns_waiting', 'throttled', 'requesting')\n"
+    "        OR (state = 'pending' AND certificate_id IS NULL)) AND wanted = 'present')\n"
+    "   OR (wanted = 'absent' AND state != 'removed')";
+constexpr const char* poll_queue = "state = 'pending' AND certificate_id IS NOT NULL AND wanted = 'present'";
+constexpr const char* unfinished_rows =
+    "state NOT IN ('invalid', 'dns_failed', 'active', 'failed', 'removed')\n"
+    "   OR (wanted = 'absent' AND state != 'removed')";
 
 } // namespace
 
@@ -56,14 +67,11 @@ domain_store::domain_store(const std::filesystem::path& path)
     : db_(path),
       select_due_requests_(
           (configure_connection(db_), migrate(db_), db_),
-          select_sql("WHERE (((state IN ('queued','dns_waiting','throttled','requesting') "
-                     "         OR (state = 'pending' AND certificate_id IS NULL)) AND wanted = 'present') "
-                     "       OR (wanted = 'absent' AND state != 'removed')) "
-                     "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
-                     "ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT ?2")),
-      select_due_polls_(db_, select_sql("WHERE state = 'pending' AND certificate_id IS NOT NULL AND wanted = 'present' "
-                                        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) "
-                                        "ORDER BY next_attempt_at, id LIMIT ?2")),
+          select_sql("INDEXED BY domains_request_queue WHERE (" + std::string(request_queue) +
+                     ") AND coalesce(next_attempt_at, 0) <= ?1 "
+                     "ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
+      select_due_polls_(db_, select_sql("INDEXED BY domains_poll_queue WHERE " + std::string(poll_queue) +
+                                        " AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
                    "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
                    "validity = ?8, dns_checks = ?12, "
@@ -237,9 +245,8 @@ std::optional<domain_row> domain_store::find(std::int64_t id) {
 }
 
 std::int64_t domain_store::unfinished() {
-    auto stmt = db_.prepare("SELECT count(*) FROM domains WHERE state NOT IN "
-                            "('invalid','dns_failed','active','failed','removed') "
-                            "OR (wanted = 'absent' AND state != 'removed')");
+    auto stmt = db_.prepare(std::string("SELECT count(*) FROM domains INDEXED BY domains_unfinished WHERE ") +
+                            unfinished_rows);
     return stmt.step() ? stmt.column_int(0) : 0;
 }
 
