@@ -42,7 +42,7 @@ std::vector<json::object> posted_bodies(const sim::azion_simulator& sim) {
 TEST(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
     daemon_settings settings;
     settings.requests_per_second = 50;
-    settings.burst = 1;
+    settings.burst = 5;
     // All 1,000 names share example.com: lift Let's Encrypt's budget, which is tested apart.
     settings.extra_yaml = "letsencrypt: { per_registered_domain: 100000 }\n";
     sim::sim_options options;

@@ -144,7 +144,9 @@ TEST(Resilience, ExternalWriteLockForTenSecondsPausesWorkAndLosesNothing) {
     const auto script = env.dir() / "lock.sql";
     {
         std::ofstream out(script);
-        out << "BEGIN IMMEDIATE;\nUPDATE domains SET detail = detail WHERE id = 1;\n.shell sleep 10\nCOMMIT;\n";
+        // .timeout: certqd itself writes all the time; the operator's session waits its turn.
+        out << ".timeout 10000\nBEGIN IMMEDIATE;\nUPDATE domains SET detail = detail WHERE id = 1;\n.shell sleep 10\n"
+               "COMMIT;\n";
     }
     process holder({"/bin/sh", "-c", "sqlite3 '" + env.database_path().string() + "' < '" + script.string() + "'"}, {},
                    env.dir() / "sqlite3.log");
