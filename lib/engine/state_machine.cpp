@@ -23,14 +23,6 @@ std::string trim(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
-std::string normalise(std::string_view name) {
-    std::string out = trim(name);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-    });
-    if (!out.empty() && out.back() == '.') out.pop_back();
-    return out;
-}
 
 decision unchanged(const domain_row& row) {
     decision d;
@@ -205,7 +197,7 @@ std::string certificate_name_for(const domain_row& row) {
     if (base.empty()) {
         std::string why;
         const auto names = requested_names(row, why);
-        base = "certq-" + std::to_string(row.id) + "-" + (names ? names->front() : normalise(row.hostname));
+        base = "certq-" + std::to_string(row.id) + "-" + (names ? names->front() : trim(row.hostname));
     }
     const std::string suffix = row.generation > 0 ? "-r" + std::to_string(row.generation) : "";
     if (base.size() + suffix.size() > max_certificate_name)

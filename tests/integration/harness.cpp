@@ -261,6 +261,16 @@ sqlite::database& environment::db() {
     return *db_;
 }
 
+void environment::insert_hostnames(int count, const std::function<std::string(int)>& name_of) {
+    sqlite::transaction tx(db());
+    auto insert = db().prepare("INSERT INTO domains (hostname) VALUES (?1)");
+    for (int i = 0; i < count; ++i) {
+        insert.bind(1, name_of(i));
+        insert.run();
+    }
+    tx.commit();
+}
+
 std::string environment::state_of(const std::string& hostname) {
     auto stmt = db().prepare("SELECT state FROM domains WHERE hostname = ?1");
     stmt.bind(1, hostname);

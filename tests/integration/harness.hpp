@@ -118,6 +118,9 @@ public:
     /// by opening the store once (certqd does the same at start).
     sqlite::database& db();
 
+    /// Inserts `count` rows, hostname name_of(i), in one transaction, as a bulk load would.
+    void insert_hostnames(int count, const std::function<std::string(int)>& name_of);
+
     std::string state_of(const std::string& hostname);
     std::map<std::string, std::int64_t> counts_by_state();
     std::int64_t count(const std::string& sql);

@@ -74,15 +74,7 @@ TEST(Operations, MetricsAndHealthWhileRowsMove) {
     sim::sim_options options;
     options.issue_delay = 500ms;
     environment env(options, settings);
-    {
-        sqlite::transaction tx(env.db());
-        auto insert = env.db().prepare("INSERT INTO domains (hostname) VALUES (?1)");
-        for (int i = 0; i < 60; ++i) {
-            insert.bind(1, "m" + std::to_string(i) + ".example" + std::to_string(i % 3) + ".com");
-            insert.run();
-        }
-        tx.commit();
-    }
+    env.insert_hostnames(60, [](int i) { return "m" + std::to_string(i) + ".example" + std::to_string(i % 3) + ".com"; });
     auto daemon = env.start_daemon();
     unsigned short port = 0;
     ASSERT_TRUE(wait_for([&] {

@@ -19,15 +19,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void insert_spread(sqlite::database& db, int count) {
-    sqlite::transaction tx(db);
-    auto stmt = db.prepare("INSERT INTO domains (hostname) VALUES (?1)");
-    for (int i = 0; i < count; ++i) {
-        // 100 registered domains, so Let's Encrypt's per-domain budget is not what is tested.
-        stmt.bind(1, "shop" + std::to_string(i) + ".customer" + std::to_string(i % 100) + ".com");
-        stmt.run();
-    }
-    tx.commit();
+// 100 registered domains, so Let's Encrypt's per-domain budget is not what is tested.
+void insert_spread(environment& env, int count) {
+    env.insert_hostnames(count, [](int i) {
+        return "shop" + std::to_string(i) + ".customer" + std::to_string(i % 100) + ".com";
+    });
 }
 
 // Every row has exactly one live certificate at Azion, named as the row says, and Azion holds
@@ -60,7 +56,7 @@ TEST(Resilience, KillNineTwentyTimesLosesNothingAndRequestsNothingTwice) {
     sim::sim_options options;
     options.issue_delay = 300ms;
     environment env(options, settings);
-    insert_spread(env.db(), 2000);
+    insert_spread(env, 2000);
 
     std::mt19937 random(20261129);
     std::uniform_int_distribution<int> progress(20, 250);
@@ -99,7 +95,7 @@ TEST(Resilience, FaultsAndAStricterServerLimitCostTimeNotRows) {
     options.malformed_rate = 0.02;
     options.seed = 42;
     environment env(options, settings);
-    insert_spread(env.db(), 400);
+    insert_spread(env, 400);
 
     auto daemon = env.start_daemon({"--exit-when-done"});
     ASSERT_EQ(daemon->wait(240s), 0) << daemon->output();
@@ -135,7 +131,7 @@ TEST(Resilience, ExternalWriteLockForTenSecondsPausesWorkAndLosesNothing) {
     sim::sim_options options;
     options.issue_delay = 300ms;
     environment env(options, settings);
-    insert_spread(env.db(), 600);
+    insert_spread(env, 600);
 
     auto daemon = env.start_daemon({"--exit-when-done"});
     ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'active'") >= 50; }, 60s))
@@ -167,15 +163,7 @@ TEST(Resilience, RegisteredDomainBudgetThrottlesTheRestUntilASlotFrees) {
     sim::sim_options options;
     options.issue_delay = 200ms;
     environment env(options, settings);
-    {
-        sqlite::transaction tx(env.db());
-        auto stmt = env.db().prepare("INSERT INTO domains (hostname) VALUES (?1)");
-        for (int i = 0; i < 120; ++i) {
-            stmt.bind(1, "shop" + std::to_string(i) + ".bigcustomer.co.uk");
-            stmt.run();
-        }
-        tx.commit();
-    }
+    env.insert_hostnames(120, [](int i) { return "shop" + std::to_string(i) + ".bigcustomer.co.uk"; });
     auto daemon = env.start_daemon();
     const auto split = [&] {
         const auto c = env.counts_by_state();
