@@ -206,16 +206,21 @@ int main(int argc, char** argv) {
                 if (path == "/metrics") {
                     metrics.rate_configured = cfg.azion.rate_limit.requests_per_second;
                     metrics.rate_current = api.current_rate();
+                    metrics.rate_congestion_events = api.congestion_events();
                     if (resolver) {
                         metrics.dns_queries = resolver->stats().queries;
                         metrics.dns_reused = resolver->stats().reused;
+                        metrics.dns_resolvers_up = resolver->stats().resolvers_up ? 1 : 0;
                     }
                     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
                     a.body = metrics.render();
                 } else if (path == "/healthz") {
                     const bool alive = std::chrono::steady_clock::now() - last_beat < std::chrono::seconds{5};
-                    a.status = alive ? 200 : 503;
-                    a.body = alive ? "ok\n" : "the loop has stopped making progress\n";
+                    const bool dns_up = !resolver || resolver->stats().resolvers_up;
+                    a.status = alive && dns_up ? 200 : 503;
+                    a.body = !alive    ? "the loop has stopped making progress\n"
+                             : !dns_up ? "DNS resolvers are not answering: DNS checks wait\n"
+                                       : "ok\n";
                 } else {
                     a.status = 404;
                     a.body = "not found; try /metrics or /healthz\n";

@@ -167,7 +167,7 @@ struct client::impl {
     // Every call: a token from the shared bucket, one exchange, its figures.
     asio::awaitable<http_reply> exchange(const char* op, http::verb verb, std::string target,
                                          std::string body, bool idempotent) {
-        bool turn = false;
+        std::optional<rate_limiter::clock::time_point> turn;
         if (!shut_down_) turn = co_await limiter_.acquire();
         if (!turn || shut_down_) {
             http_reply refused;
@@ -177,6 +177,9 @@ struct client::impl {
         const auto began = steady::now();
         auto reply = co_await exchange_once(verb, std::move(target), std::move(body), idempotent);
         reply.took = steady::now() - began;
+        // The shared pace learns from every 429: all callers wait, and the rate is cut once
+        // per congestion event (the turn's time tells which event a late 429 belongs to).
+        if (reply.status == 429) limiter_.throttled(*turn, reply.retry_after.value_or(std::chrono::seconds{1}));
         if (metrics_ && reply.ec != error::shut_down) {
             std::string code = reply.status ? std::to_string(reply.status)
                                : reply.ec == beast::error::timeout ? "timeout"
@@ -246,9 +249,6 @@ struct client::impl {
             reply.body = std::move(res.body());
             if (auto it = res.find(http::field::retry_after); it != res.end())
                 reply.retry_after = parse_retry_after(it->value());
-            // The shared bucket learns from every answer: a 429 slows all callers at once.
-            if (reply.status == 429) limiter_.throttled(reply.retry_after.value_or(std::chrono::seconds{1}));
-            else if (reply.status < 500) limiter_.succeeded();
             if (res.keep_alive() && !shut_down_) {
                 conn->idle_since = steady::now();
                 idle_.push_back(std::move(conn));
@@ -418,6 +418,8 @@ asio::awaitable<result<bool>> client::delete_certificate(slot&, std::int64_t id)
 void client::shutdown() { impl_->shutdown(); }
 void client::set_rate(double rps, int burst) { impl_->limiter_.set_rate(rps, burst); }
 const client_stats& client::stats() const { return impl_->stats_; }
-double client::current_rate() const { return impl_->limiter_.bucket().rate(); }
+double client::current_rate() const { return impl_->limiter_.rate(); }
+
+std::uint64_t client::congestion_events() const { return impl_->limiter_.congestion_events(); }
 
 } // namespace certq::azion

@@ -73,6 +73,8 @@ public:
     void set_rate(double requests_per_second, int burst);
     /// The rate in force: the configured one, or less while recovering from 429s.
     double current_rate() const;
+    /// Times 429s cut the rate in force (one per congestion event, not per 429).
+    std::uint64_t congestion_events() const;
     const client_stats& stats() const;
 
     struct impl;

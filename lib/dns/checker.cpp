@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 namespace certq::dns {
 
@@ -51,11 +52,58 @@ asio::awaitable<answer> checker::ask(std::string name, record_type type) {
     cache_[key] = entry{std::nullopt, {}, ready};
     ++stats_.queries;
     auto a = co_await resolver_.query(key.second, type);
+    // SERVFAIL is an answer from the resolver (about the name's servers); silence is not.
+    if (is_answer(a.result) || a.result == status::servfail) note_answered();
+    else if (a.result == status::timeout || a.result == status::unreachable || a.result == status::refused)
+        note_silent();
     // Answers are kept for the wave; failures are not, so the next row asks again.
     if (is_answer(a.result)) cache_[key] = entry{a, steady::now() + options_.wave, nullptr};
     else cache_.erase(key);
     ready->cancel();
     co_return a;
+}
+
+void checker::note_answered() {
+    silent_since_.reset();
+    control_answered_ = true;
+    stats_.resolvers_up = true;
+    if (!down_since_) return;
+    const auto outage = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - *down_since_);
+    spdlog::info("DNS resolvers answer again after {}s; DNS checks go on, and rows waiting for DNS "
+                 "are not charged that time", outage.count() / 1000);
+    outage_to_report_ += outage;
+    down_since_.reset();
+}
+
+void checker::note_silent() {
+    if (!silent_since_) silent_since_ = steady::now();
+}
+
+asio::awaitable<bool> checker::resolvers_answer() {
+    if (!silent_since_) co_return true; // something was answered since the last silence
+    if (control_pending_) {
+        // Another row asked already: its answer holds for this one too.
+        auto pending = control_pending_;
+        co_await pending->async_wait(asio::as_tuple(asio::use_awaitable));
+    } else if (steady::now() - control_asked_ >= options_.wave) {
+        control_asked_ = steady::now();
+        control_pending_ = std::make_shared<asio::steady_timer>(ex_, steady::time_point::max());
+        const auto control = options_.targets.empty() ? std::string("azionedge.net") : options_.targets.front();
+        const auto a = co_await ask(control, record_type::a);
+        control_answered_ = is_answer(a.result) || a.result == status::servfail;
+        std::exchange(control_pending_, nullptr)->cancel();
+    }
+    if (!control_answered_ && !down_since_) {
+        down_since_ = *silent_since_;
+        stats_.resolvers_up = false;
+        spdlog::error("DNS resolvers {} are not answering (every query times out or is refused, even "
+                      "for {}): DNS checks wait, and no row is failed or charged time until they answer",
+                      options_.resolver.servers.empty() ? std::string("from /etc/resolv.conf")
+                                                        : options_.resolver.servers.front() +
+                                                              (options_.resolver.servers.size() > 1 ? ", ..." : ""),
+                      options_.targets.empty() ? std::string("azionedge.net") : options_.targets.front());
+    }
+    co_return control_answered_;
 }
 
 asio::awaitable<edge_addresses> checker::edge() {
@@ -101,7 +149,13 @@ asio::awaitable<row_verdict> checker::check(std::vector<std::string> names) {
     semaphore_guard held(rows_);
     std::vector<name_result> results;
     for (const auto& n : names) results.push_back(co_await check_name(n));
-    co_return combine(results);
+    auto verdict = combine(results);
+    if (verdict.result == outcome::inconclusive && !co_await resolvers_answer()) {
+        verdict.resolvers_down = true;
+        co_return verdict;
+    }
+    verdict.resolver_outage = std::exchange(outage_to_report_, std::chrono::milliseconds{0});
+    co_return verdict;
 }
 
 } // namespace certq::dns

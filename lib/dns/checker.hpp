@@ -27,6 +27,7 @@ struct checker_options {
 struct checker_stats {
     std::uint64_t queries = 0;  ///< sent to a server
     std::uint64_t reused = 0;   ///< answered from the wave's cache or a query under way
+    bool resolvers_up = true;   ///< the configured resolvers answer (see check())
 };
 
 class checker {
@@ -35,6 +36,11 @@ public:
     checker(boost::asio::any_io_executor ex, checker_options options);
 
     /// The verdict on all names of one row. Never throws for DNS trouble: that is inconclusive.
+    /// An inconclusive verdict caused by queries nobody answered is told apart from a name's
+    /// own trouble (a lame delegation, a dead provider) by asking a control question, the
+    /// first Azion target: when that is not answered either, certq's resolvers are down and
+    /// the verdict says so (resolvers_down). The first verdict after they answer again
+    /// carries how long they were down.
     boost::asio::awaitable<row_verdict> check(std::vector<std::string> names);
 
     void shutdown();
@@ -46,6 +52,10 @@ public:
 
 private:
     boost::asio::awaitable<answer> ask(std::string name, record_type type);
+    /// Whether the resolvers answer at all: the control question, asked at most once a wave.
+    boost::asio::awaitable<bool> resolvers_answer();
+    void note_answered();
+    void note_silent();
     boost::asio::awaitable<name_result> check_name(std::string name);
     boost::asio::awaitable<edge_addresses> edge();
 
@@ -61,6 +71,13 @@ private:
     async_semaphore rows_;
     std::map<std::pair<int, std::string>, entry> cache_;
     checker_stats stats_;
+    // Resolver health. `silent_since_` is when the current run of unanswered queries began.
+    std::optional<std::chrono::steady_clock::time_point> silent_since_;
+    std::optional<std::chrono::steady_clock::time_point> down_since_;
+    std::chrono::steady_clock::time_point control_asked_{};
+    bool control_answered_ = true;
+    std::shared_ptr<boost::asio::steady_timer> control_pending_; // woken when the control answer lands
+    std::chrono::milliseconds outage_to_report_{0};
 };
 
 } // namespace certq::dns

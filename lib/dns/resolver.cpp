@@ -160,7 +160,9 @@ const char* to_string(status s) {
     case status::servfail: return "SERVFAIL";
     case status::refused: return "REFUSED";
     case status::timeout: return "timeout";
-    case status::unreachable: return "no server would answer";
+    // c-ares 1.18 ends a query this way when every server answered SERVFAIL, REFUSED or
+    // NOTIMP, or could not be reached: it does not say which.
+    case status::unreachable: return "no server gave an answer: SERVFAIL, REFUSED or unreachable";
     case status::error: return "error";
     }
     return "error";

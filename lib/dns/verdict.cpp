@@ -63,8 +63,10 @@ name_result judge_pointing(const std::string& name, const answer& v4, const answ
 
     if (!is_answer(v4.result) || !is_answer(v6.result)) {
         const auto& failed = is_answer(v4.result) ? v6 : v4;
+        // c-ares' own words only where ours say nothing ("error"): for the others they repeat
+        // ours or mislead (it says "Could not contact DNS servers" for a SERVFAIL).
         r.line = name + ": DNS check inconclusive (" + to_string(failed.result) +
-                 (failed.error.empty() || failed.error == to_string(failed.result) ? "" : ": " + failed.error) + ")";
+                 (failed.result != status::error || failed.error.empty() ? "" : ": " + failed.error) + ")";
         return r;
     }
 
@@ -129,16 +131,36 @@ name_result judge_caa(const std::string& name,
     for (const auto& [asked, a] : climb) {
         if (!is_answer(a.result)) {
             r.result = outcome::inconclusive;
-            r.line = asked + ": CAA look-up inconclusive (" + to_string(a.result) + ")";
+            r.line = name + ": CAA look-up" + (asked == name ? "" : " at " + asked) + " inconclusive (" +
+                     to_string(a.result) + ")";
             return r;
         }
         if (a.caa.empty()) continue;
         if (caa_allows_letsencrypt(a.caa)) return r;
         r.result = outcome::not_pointing;
-        r.line = asked + ": CAA " + describe_caa(a.caa) + " forbids Let's Encrypt";
+        r.caa = true;
+        r.line = name + ": points to Azion, but CAA at " + asked + " " + caa_allowance(a.caa) + " (" +
+                 describe_caa(a.caa) + "); Let's Encrypt needs 0 issue \"letsencrypt.org\" there";
         return r;
     }
     return r;
+}
+
+std::string caa_allowance(const std::vector<caa_record>& records) {
+    std::vector<std::string> issuers;
+    bool critical_unknown = false;
+    for (const auto& r : records) {
+        if (r.critical && !known_tag(r.tag)) critical_unknown = true;
+        if (canonical_name(r.tag) != "issue") continue;
+        const auto issuer = lower_trim(std::string_view(r.value).substr(0, r.value.find(';')));
+        if (!issuer.empty()) issuers.push_back(issuer);
+    }
+    if (critical_unknown)
+        return "has a critical property no certificate authority may ignore";
+    if (issuers.empty()) return "allows no certificate authority";
+    std::string out = "allows only ";
+    for (std::size_t i = 0; i < issuers.size(); ++i) out += (i ? ", " : "") + issuers[i];
+    return out;
 }
 
 row_verdict combine(const std::vector<name_result>& names) {
@@ -151,6 +173,9 @@ row_verdict combine(const std::vector<name_result>& names) {
     for (const auto& n : names) {
         if (n.result == outcome::points) continue;
         v.detail += (v.detail.empty() ? "" : "\n") + n.line;
+        if (n.result == outcome::inconclusive) v.names_inconclusive = true;
+        else if (n.caa) v.caa_forbids = true;
+        else v.names_not_pointing = true;
     }
     return v;
 }

@@ -4,6 +4,7 @@
 
 #include "dns/resolver.hpp"
 
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,7 +17,8 @@ enum class outcome { points, not_pointing, inconclusive };
 struct name_result {
     std::string name;
     outcome result = outcome::inconclusive;
-    std::string line; ///< for a person: what was found, e.g. "a → CNAME b (not Azion)"
+    std::string line; ///< for a person, starting with the name: e.g. "a → CNAME b (not Azion)"
+    bool caa = false; ///< not_pointing because CAA forbids Let's Encrypt (the name does point)
 };
 
 /// The addresses of dns.edge_hostname, for apex names that cannot CNAME.
@@ -43,6 +45,10 @@ name_result judge_caa(const std::string& name,
 /// property at all, or one naming letsencrypt.org; and no critical property it does not know.
 bool caa_allows_letsencrypt(const std::vector<caa_record>& records);
 
+/// What a record set that refuses Let's Encrypt allows, for a person: `allows only
+/// digicert.com`, `allows no certificate authority`, or that it has a critical property.
+std::string caa_allowance(const std::vector<caa_record>& records);
+
 /// `0 issue "digicert.com", 128 iodef "mailto:x@y"`
 std::string describe_caa(const std::vector<caa_record>& records);
 
@@ -54,6 +60,15 @@ std::vector<std::string> caa_climb(const std::string& name);
 struct row_verdict {
     outcome result = outcome::points;
     std::string detail; ///< one line per name that does not point or could not be checked
+    // What the lines are about, for a headline when the row gives up.
+    bool names_not_pointing = false;
+    bool caa_forbids = false;
+    bool names_inconclusive = false;
+    /// Set on an inconclusive verdict when certq's own resolvers answer nothing at all (not
+    /// the row's fault: it must not be failed or charged time for it).
+    bool resolvers_down = false;
+    /// On the first verdict after the resolvers answer again: how long they were silent.
+    std::chrono::milliseconds resolver_outage{0};
 };
 
 /// All names point → points; any name that does not point → not_pointing (naming each name

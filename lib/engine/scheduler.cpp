@@ -68,6 +68,14 @@ struct counts_job {
     std::map<domain_state, std::int64_t> operator()(store::domain_store& s) const { return s.counts(); }
 };
 
+struct excuse_job {
+    std::chrono::milliseconds outage;
+    bool operator()(store::domain_store& s) const {
+        s.excuse_dns_wait(outage);
+        return true;
+    }
+};
+
 struct unfinished_job {
     std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
 };
@@ -116,6 +124,11 @@ void scheduler::log_failure(const domain_row& row, action what, const event& ev)
                         : what == action::lookup_by_name ? "look-up by name"
                                                          : "status read";
     // 401/403 mean the token or the account, not this row: say so where operators look.
+    // 429s are the limiter's to report, once per congestion event rather than once per row.
+    if (failed->diag.http_status == 429) {
+        spdlog::debug("row {} {}: {} throttled: {}", row.id, row.hostname, doing, failed->diag.summary());
+        return;
+    }
     if (failed->diag.http_status == 401 || failed->diag.http_status == 403)
         spdlog::error("row {} {}: Azion refused the token ({}); check azion.token_file / AZION_TOKEN",
                       row.id, row.hostname, failed->diag.summary());
@@ -187,16 +200,28 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
         if (!names) names.emplace();
         auto verdict = co_await dns_.check(*names);
         if (options_.metrics) {
-            const char* result = verdict.result == dns_verdict::outcome::points    ? "points"
-                                 : verdict.result == dns_verdict::outcome::not_yet ? "not_pointing"
-                                                                                   : "inconclusive";
+            const char* result = verdict.result == dns_verdict::outcome::points         ? "points"
+                                 : verdict.result == dns_verdict::outcome::not_yet      ? "not_pointing"
+                                 : verdict.result == dns_verdict::outcome::inconclusive ? "inconclusive"
+                                                                                        : "resolvers_down";
             ++options_.metrics->dns_checks[result];
+        }
+        if (verdict.resolver_outage.count() > 0) {
+            // Every row waiting for DNS gets the outage back before any decision on this
+            // verdict is written (this row's decision adds it itself: it was read before).
+            try {
+                co_await db_.run(excuse_job{verdict.resolver_outage});
+            } catch (const sqlite::error& e) {
+                spdlog::error("could not excuse rows waiting for DNS for the resolvers' outage of {}: {}",
+                              format_duration(verdict.resolver_outage), e.what());
+            }
         }
         co_return verdict;
     }
     case action::send_request: {
         auto r = co_await api_.request_certificate(slot, *d.request);
         if (r) co_return certificate_seen{std::move(r.value)};
+        if (r.ec == azion::error::rate_limited) co_return call_failed{r.diag, true};
         co_return failure_event(r.ec, r.diag);
     }
     case action::lookup_by_name: {

@@ -132,18 +132,37 @@ milliseconds jittered(milliseconds delay, const moment& m) {
                                                        (0.8 + 0.4 * m.jitter))};
 }
 
-decision dns_not_pointing(const domain_row& row, const std::string& detail, const policy& p,
-                          const moment& m) {
+// The sentence that ends a row's wait for DNS says what the wait was about: pointing, CAA,
+// or a DNS that never answered conclusively.
+std::string give_up_headline(const dns_verdict& v, std::chrono::milliseconds after) {
+    const auto span = format_duration(after);
+    const int kinds = int{v.names_not_pointing} + int{v.caa_forbids} + int{v.names_inconclusive};
+    if (kinds == 0) // a gate that says only the outcome
+        return v.result == dns_verdict::outcome::inconclusive ? "DNS never answered conclusively in " + span
+                                                              : "still not pointing to Azion after " + span;
+    if (kinds > 1) return "DNS still not ready for a certificate after " + span;
+    if (v.caa_forbids) return "CAA still forbids Let's Encrypt after " + span;
+    if (v.names_inconclusive) return "DNS never answered conclusively in " + span;
+    return "still not pointing to Azion after " + span;
+}
+
+// A name does not point, CAA forbids Let's Encrypt, or DNS gave no conclusive answer: the row
+// waits in dns_waiting, re-checked with backoff, and gives up after dns.recheck.give_up_after
+// (less any time certq's own resolvers were down meanwhile).
+decision dns_not_ready(const domain_row& row, const dns_verdict& v, const policy& p, const moment& m) {
+    const bool unsure = v.result == dns_verdict::outcome::inconclusive;
+    const std::string detail = unsure ? "DNS did not answer conclusively; checking again later:\n" + v.detail : v.detail;
+    const auto excused = row.dns_excused + v.resolver_outage;
     if (row.state == domain_state::dns_waiting &&
-        m.now - row.state_since >= p.dns_recheck.give_up_after) {
+        m.now - row.state_since - excused >= p.dns_recheck.give_up_after) {
         auto d = moved(row, domain_state::dns_failed,
-                       "still not pointing to Azion after " + format_duration(p.dns_recheck.give_up_after) +
-                           ":\n" + detail);
+                       give_up_headline(v, p.dns_recheck.give_up_after) + ":\n" + v.detail);
         d.after.dns_checks = row.dns_checks + 1;
         return d;
     }
     auto d = row.state == domain_state::dns_waiting ? unchanged(row)
                                                     : moved(row, domain_state::dns_waiting, detail);
+    if (row.state != domain_state::dns_waiting) d.after.dns_excused = std::chrono::milliseconds{0};
     d.after.detail = detail;
     d.after.dns_checks = row.dns_checks + 1;
     d.after.next_attempt_at = m.now + jittered(backoff_delay(p.dns_recheck, row.dns_checks), m);
@@ -151,9 +170,23 @@ decision dns_not_pointing(const domain_row& row, const std::string& detail, cons
     return d;
 }
 
-decision retry_later(const domain_row& row, const azion::diagnostics& diag, const policy& p,
-                     const moment& m) {
+decision retry_later(const domain_row& row, const azion::diagnostics& diag, bool refused_post,
+                     const policy& p, const moment& m) {
     auto d = unchanged(row);
+    if (diag.http_status == 429) {
+        // Throttling is the shared limiter's business: it has paused every caller for
+        // Retry-After and slowed down. A row that also backed off on its own would pile its
+        // delay onto that one and leave the API idle, so it only waits out Retry-After (plus a
+        // second of spread) and queues for its turn again. A 429 means nothing was done: a
+        // refused POST is not one that may have reached Azion, so no look-up is needed first.
+        const auto pause = diag.retry_after.value_or(std::chrono::seconds{1});
+        const auto delay = pause + milliseconds{static_cast<milliseconds::rep>(1000 * m.jitter)};
+        if (refused_post) d.after.attempts = std::max(row.attempts - 1, 0);
+        d.after.next_attempt_at = m.now + delay;
+        d.after.detail = "Azion asked certq to slow down (429); trying again after " + format_duration(pause);
+        d.changed = true;
+        return d;
+    }
     // Full jitter: a crowd of rows that failed together comes back spread over the window.
     const int n = std::max(row.state == domain_state::requesting ? row.attempts - 1 : row.polls, 0);
     auto delay = milliseconds{static_cast<milliseconds::rep>(
@@ -270,11 +303,14 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
             if constexpr (std::is_same_v<T, dns_verdict>) {
                 switch (ev.result) {
                 case dns_verdict::outcome::points: return send(row, p);
-                case dns_verdict::outcome::not_yet: return dns_not_pointing(row, ev.detail, p, m);
-                case dns_verdict::outcome::inconclusive: {
-                    // Says nothing about the names: never a reason to request, nor to give up.
+                case dns_verdict::outcome::not_yet:
+                case dns_verdict::outcome::inconclusive: return dns_not_ready(row, ev, p, m);
+                case dns_verdict::outcome::unavailable: {
+                    // certq's resolvers are down: nothing is known about the names, so the row
+                    // keeps its state and its clock (the outage is excused when they return).
                     auto d = unchanged(row);
-                    d.after.detail = "DNS check inconclusive, retrying soon:\n" + ev.detail;
+                    if (row.state != domain_state::dns_waiting)
+                        d.after.detail = "DNS check postponed: certq's DNS resolvers are not answering";
                     d.after.next_attempt_at = m.now + jittered(std::min(p.dns_retry_soon, p.dns_recheck.first), m);
                     d.changed = true;
                     return d;
@@ -308,7 +344,7 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                     return moved(row, domain_state::failed, "Azion refused to delete the certificate: " + ev.diag.summary());
                 return moved(row, domain_state::failed, "Azion refused the request: " + ev.diag.summary());
             } else if constexpr (std::is_same_v<T, call_failed>) {
-                return retry_later(row, ev.diag, p, m);
+                return retry_later(row, ev.diag, ev.refused_post, p, m);
             } else if constexpr (std::is_same_v<T, names_claimed>) {
                 if (!ev.conflict.empty()) return moved(row, domain_state::invalid, ev.conflict);
                 auto d = unchanged(row);

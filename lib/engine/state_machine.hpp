@@ -29,7 +29,7 @@ struct policy {
     /// Re-checks of rows whose names do not point to Azion yet (dns.recheck).
     backoff_config dns_recheck{std::chrono::minutes{1}, std::chrono::minutes{30},
                                std::chrono::hours{72}};
-    /// An inconclusive check (SERVFAIL, timeout) is retried after at most this.
+    /// While certq's resolvers do not answer, rows are looked at again after at most this.
     std::chrono::milliseconds dns_retry_soon{std::chrono::seconds{30}};
     /// Let's Encrypt's budgets (letsencrypt.*).
     store::budget budget;
@@ -48,8 +48,16 @@ struct moment {
 
 /// The DNS stage's verdict on every name of the row (the seam for the DNS pre-check).
 struct dns_verdict {
-    enum class outcome { points, not_yet, inconclusive } result = outcome::points;
+    /// `unavailable`: certq's own resolvers answer nothing at all; says nothing about the row.
+    enum class outcome { points, not_yet, inconclusive, unavailable } result = outcome::points;
     std::string detail; ///< one line per name that does not point, or why it is inconclusive
+    // What the lines are about (for the sentence that ends a row's wait).
+    bool names_not_pointing = false;
+    bool caa_forbids = false;
+    bool names_inconclusive = false;
+    /// How long certq's resolvers had been down, on the first verdict after they came back:
+    /// that time is not counted against the row's dns.recheck.give_up_after.
+    std::chrono::milliseconds resolver_outage{0};
 };
 
 /// Azion accepted the request (201) or the name lookup found it: the certificate as it is now.
@@ -68,6 +76,9 @@ struct request_refused {
 /// A retryable failure of any call: 429, 5xx, timeout, reset, malformed answer.
 struct call_failed {
     azion::diagnostics diag;
+    /// The failed call was the row's POST and Azion refused it with 429: nothing was
+    /// created, so the next try sends again without looking the name up first.
+    bool refused_post = false;
 };
 
 /// The certificate the row follows no longer exists at Azion (404).

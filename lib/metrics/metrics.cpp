@@ -71,6 +71,12 @@ std::string registry::render() const {
     out += "certq_rate_limit_configured_per_second " + number(rate_configured) + "\n";
     header(out, "certq_rate_limit_current_per_second", "gauge", "Azion API rate in force (lower after 429s).");
     out += "certq_rate_limit_current_per_second " + number(rate_current) + "\n";
+    header(out, "certq_dns_resolvers_up", "gauge",
+           "1 while certq's DNS resolvers answer; 0 while every query times out or is refused.");
+    out += "certq_dns_resolvers_up " + std::to_string(dns_resolvers_up) + "\n";
+    header(out, "certq_rate_limit_congestion_events_total", "counter",
+           "Times Azion's 429s cut the rate in force (the 429s of one burst count once).");
+    out += "certq_rate_limit_congestion_events_total " + std::to_string(rate_congestion_events) + "\n";
     header(out, "certq_api_connections_opened_total", "counter", "TLS connections opened to Azion.");
     out += "certq_api_connections_opened_total " + std::to_string(api_connections) + "\n";
     header(out, "certq_dns_queries_total", "counter", "DNS queries sent.");

@@ -30,9 +30,11 @@ struct registry {
     // Figures read from their owners when scraped.
     double rate_configured = 0;
     double rate_current = 0;
+    std::uint64_t rate_congestion_events = 0;
     std::uint64_t api_connections = 0;
     std::uint64_t dns_queries = 0;
     std::uint64_t dns_reused = 0;
+    int dns_resolvers_up = 1; // 0 while certq's own resolvers answer nothing at all
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     void api_call(const std::string& op, const std::string& code, std::chrono::steady_clock::duration took);

@@ -18,32 +18,24 @@ public:
     /// instant the bucket will have refilled enough. The reservation is held either way.
     clock::time_point reserve(clock::time_point now);
 
-    /// Changes the configured rate (reconfiguration). Reservations already handed out keep
-    /// their time.
+    /// Changes the rate and burst for reservations from now on; those already handed out
+    /// keep their time.
     void set_rate(double rate, int burst);
 
-    /// The server pushed back (429): halve the rate (down to 1/16 of the configured one) and
-    /// hand out nothing before now + pause. Every caller slows down, not just the one refused.
-    void throttled(clock::time_point now, clock::duration pause);
+    /// Nothing is handed out before `until`, and reservations already handed out are void:
+    /// their holders reserve again (the server asked everyone to wait).
+    void hold_until(clock::time_point until);
 
-    /// A call went through: the rate grows back by a tenth of the configured rate per second
-    /// since the last change, never above the configured rate.
-    void succeeded(clock::time_point now);
-
-    double rate() const { return current_; }
-    double configured_rate() const { return rate_; }
+    double rate() const { return rate_; }
     int burst() const { return burst_; }
 
 private:
-    void apply_current();
-
-    double rate_;    // configured
-    double current_; // in force: lower than rate_ after push-back
+    double rate_;
     int burst_;
-    clock::time_point last_change_{};
     clock::duration interval_;  // time between tokens
     clock::duration tolerance_; // how far ahead of the schedule a burst may run
     clock::time_point theoretical_arrival_{};
+    clock::time_point held_until_{};
 };
 
 } // namespace certq

@@ -10,7 +10,7 @@ namespace {
 constexpr const char* row_columns =
     "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
     "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks, "
-    "wanted = 'absent'";
+    "wanted = 'absent', dns_excused_ms";
 
 domain_row read_row(const sqlite::statement& s) {
     domain_row r;
@@ -32,6 +32,7 @@ domain_row read_row(const sqlite::statement& s) {
     r.validity = s.column_optional_text(13);
     r.dns_checks = static_cast<int>(s.column_int(14));
     r.wanted_absent = s.column_int(15) != 0;
+    r.dns_excused = std::chrono::milliseconds{s.column_int(16)};
     return r;
 }
 
@@ -75,6 +76,11 @@ domain_store::domain_store(const std::filesystem::path& path)
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
                    "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
                    "validity = ?8, dns_checks = ?12, "
+                   // Only the excuse job adds to dns_excused_ms; a decision only resets it, as
+                   // the row enters dns_waiting (so a decision made before an excuse landed
+                   // cannot overwrite it).
+                   "dns_excused_ms = CASE WHEN ?1 = 'dns_waiting' AND ?10 != 'dns_waiting' THEN 0 "
+                   "ELSE dns_excused_ms END, "
                    "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                    "WHERE id = ?9 AND state = ?10 AND generation = ?11") {}
 
@@ -133,6 +139,12 @@ std::vector<std::int64_t> domain_store::write(std::span<const domain_change> cha
         if (db_.changes() == 0) stale.push_back(a.id);
     }
     return stale;
+}
+
+void domain_store::excuse_dns_wait(std::chrono::milliseconds outage) {
+    auto excuse = db_.prepare("UPDATE domains SET dns_excused_ms = dns_excused_ms + ?1 WHERE state = 'dns_waiting'");
+    excuse.bind(1, static_cast<std::int64_t>(outage.count()));
+    excuse.run();
 }
 
 std::vector<std::int64_t> domain_store::apply(std::span<const domain_change> changes,

@@ -33,6 +33,10 @@ struct domain_row {
     int attempts = 0;
     int polls = 0;
     int dns_checks = 0;
+    /// Time certq's own resolvers were down while the row waited for DNS: not counted
+    /// against dns.recheck.give_up_after. Written by excuse_dns_wait(); an apply() writes it
+    /// only to reset it (to zero) as the row enters dns_waiting.
+    std::chrono::milliseconds dns_excused{0};
     bool wanted_absent = false; ///< the user asked for the hostname to be offboarded
     std::optional<wall_time> next_attempt_at;
     wall_time state_since{};
@@ -99,6 +103,10 @@ public:
     /// (any state but invalid and removed): then nothing is written and the answer names that
     /// row, e.g. `"shop.example.com" is already on row #12, shop.example.com`.
     std::optional<std::string> claim_names(std::int64_t id, const std::vector<std::string>& names);
+
+    /// certq's resolvers were down for `outage`: every row waiting for DNS gets that time
+    /// back (it is not counted against dns.recheck.give_up_after).
+    void excuse_dns_wait(std::chrono::milliseconds outage);
 
     std::optional<domain_row> find(std::int64_t id);
 

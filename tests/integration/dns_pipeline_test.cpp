@@ -30,9 +30,9 @@ std::set<std::string> posted_names(const sim::azion_simulator& sim) {
     return names;
 }
 
-daemon_settings dns_settings(const nsd_server& nsd, const std::string& give_up_after) {
+daemon_settings dns_settings(const std::string& server, const std::string& give_up_after) {
     daemon_settings s;
-    s.dns_yaml = "dns:\n  check: true\n  servers: [\"" + nsd.address() + "\"]\n"
+    s.dns_yaml = "dns:\n  check: true\n  servers: [\"" + server + "\"]\n"
                  "  edge_hostname: abc123.map.azionedge.net\n"
                  "  recheck: { first: 300ms, max: 1s, give_up_after: " + give_up_after + " }\n";
     return s;
@@ -43,7 +43,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
     nsd_server nsd(nsd_dir);
     sim::sim_options options;
     options.issue_delay = 200ms;
-    environment env(options, dns_settings(nsd, "1h"));
+    environment env(options, dns_settings(nsd.address(), "1h"));
     env.db().exec(R"(
         INSERT INTO domains (hostname) VALUES ('www.good.example.com');
         INSERT INTO domains (hostname, alternative_names) VALUES ('example.org', '["www.example.org"]');
@@ -52,7 +52,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
         INSERT INTO domains (hostname) VALUES ('later.example.com');
         INSERT INTO domains (hostname) VALUES ('shop.caa-strict.net');
         INSERT INTO domains (hostname, alternative_names) VALUES ('cn-ok.example.com', '["san-bad.example.com"]');
-        INSERT INTO domains (hostname) VALUES ('shop.unserved.example');
+        INSERT INTO domains (hostname) VALUES ('shop.unserved.net');
     )");
     auto daemon = env.start_daemon();
     const auto settled = [&] {
@@ -62,7 +62,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
                env.state_of("later.example.com") == "dns_waiting" &&
                env.state_of("shop.caa-strict.net") == "dns_waiting" &&
                env.state_of("cn-ok.example.com") == "dns_waiting" &&
-               detail_of(env, "shop.unserved.example").find("inconclusive") != std::string::npos;
+               detail_of(env, "shop.unserved.net").find("inconclusive") != std::string::npos;
     };
     ASSERT_TRUE(wait_for(settled, 60s)) << daemon->output();
 
@@ -70,12 +70,16 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
               "www.shop.example.com \u2192 CNAME shop.otherhost.net (not Azion)");
     EXPECT_EQ(detail_of(env, "later.example.com"), "later.example.com: no such name (NXDOMAIN)");
     EXPECT_EQ(detail_of(env, "shop.caa-strict.net"),
-              "caa-strict.net: CAA 0 issue \"digicert.com\" forbids Let's Encrypt");
+              "shop.caa-strict.net: points to Azion, but CAA at caa-strict.net allows only digicert.com "
+              "(0 issue \"digicert.com\"); Let's Encrypt needs 0 issue \"letsencrypt.org\" there");
     const auto san_detail = detail_of(env, "cn-ok.example.com");
     EXPECT_EQ(san_detail.find("cn-ok.example.com"), std::string::npos) << san_detail;
     EXPECT_NE(san_detail.find("san-bad.example.com \u2192 A 203.0.113.9"), std::string::npos) << san_detail;
-    // Inconclusive is neither a verdict nor a reason to request: the row waits where it was.
-    EXPECT_EQ(env.state_of("shop.unserved.example"), "queued");
+    // Inconclusive is no reason to request: the row waits for DNS like one not pointing.
+    EXPECT_EQ(env.state_of("shop.unserved.net"), "dns_waiting");
+    EXPECT_EQ(detail_of(env, "shop.unserved.net"),
+              "DNS did not answer conclusively; checking again later:\n"
+              "shop.unserved.net: DNS check inconclusive (no server gave an answer: SERVFAIL, REFUSED or unreachable)");
 
     // The customer fixes DNS; certqd notices on its next re-check, without a restart.
     nsd.replace_zone("example.com", "www.good IN CNAME good.provider.net.\n"
@@ -92,25 +96,75 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
     EXPECT_EQ(check_transitions(env.db()), "");
 }
 
-TEST(DnsPipeline, NotPointingGivesUpButInconclusiveNeverDoesAndRequeueChecksAtOnce) {
+TEST(DnsPipeline, NotPointingCaaAndNeverConclusiveAllGiveUpEachSayingWhyAndRequeueChecksAtOnce) {
     scratch_dir nsd_dir;
     nsd_server nsd(nsd_dir);
-    environment env({}, dns_settings(nsd, "2s"));
+    environment env({}, dns_settings(nsd.address(), "2s"));
     env.db().exec("INSERT INTO domains (hostname) VALUES ('missing.example.com');"
-                  "INSERT INTO domains (hostname) VALUES ('shop.unserved.example');");
-    auto daemon = env.start_daemon();
-    ASSERT_TRUE(wait_for([&] { return env.state_of("missing.example.com") == "dns_failed"; }, 60s))
-        << daemon->output();
+                  "INSERT INTO domains (hostname) VALUES ('shop.lame.net');"
+                  "INSERT INTO domains (hostname) VALUES ('shop.caa-strict.net');");
+    auto daemon = env.start_daemon({"--exit-when-done"});
+    // Nothing here can ever be issued: certqd finishes by itself.
+    ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
+    EXPECT_EQ(env.state_of("missing.example.com"), "dns_failed");
     EXPECT_EQ(detail_of(env, "missing.example.com"),
               "still not pointing to Azion after 2s:\nmissing.example.com: no such name (NXDOMAIN)");
-    EXPECT_EQ(env.state_of("shop.unserved.example"), "queued");
+    EXPECT_EQ(env.state_of("shop.lame.net"), "dns_failed");
+    EXPECT_EQ(detail_of(env, "shop.lame.net"),
+              "DNS never answered conclusively in 2s:\n"
+              "shop.lame.net: DNS check inconclusive (no server gave an answer: SERVFAIL, REFUSED or unreachable)");
+    EXPECT_EQ(env.state_of("shop.caa-strict.net"), "dns_failed");
+    EXPECT_EQ(detail_of(env, "shop.caa-strict.net").rfind("CAA still forbids Let's Encrypt after 2s:\n"
+                                                          "shop.caa-strict.net: points to Azion, but CAA at caa-strict.net", 0),
+              0u) << detail_of(env, "shop.caa-strict.net");
+    // Inconclusive names are re-checked with the same backoff as the others, not every 30 s.
+    const auto checks = env.count("SELECT dns_checks FROM domains WHERE hostname = 'shop.lame.net'");
+    EXPECT_GE(checks, 2);
+    EXPECT_LE(checks, 6); // 300 ms, 600 ms, 1 s, 1 s, ... within 2 s
 
-    env.db().exec("UPDATE domains SET state = 'queued' WHERE state = 'dns_failed'");
+    daemon = env.start_daemon();
+    env.db().exec("UPDATE domains SET state = 'queued' WHERE hostname = 'missing.example.com'");
     ASSERT_TRUE(wait_for([&] { return env.state_of("missing.example.com") == "dns_waiting"; }, 30s))
         << daemon->output();
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
     EXPECT_TRUE(posted_names(env.sim()).empty());
+    EXPECT_EQ(check_transitions(env.db()), "");
+}
+
+TEST(DnsPipeline, WhenCertqsOwnResolversAnswerNothingNoRowIsFailedOrChargedAndWorkResumes) {
+    const auto port = free_loopback_port(); // no DNS server here yet
+    scratch_dir nsd_dir;
+    auto s = dns_settings("127.0.0.1:" + std::to_string(port), "3s");
+    s.http_listen = "127.0.0.1:0";
+    environment env({}, s);
+    env.db().exec("INSERT INTO domains (hostname) VALUES ('www.good.example.com');"
+                  "INSERT INTO domains (hostname) VALUES ('missing.example.com');");
+    auto daemon = env.start_daemon();
+    ASSERT_TRUE(wait_for([&] { return daemon->output().find("are not answering") != std::string::npos; }, 30s))
+        << daemon->output();
+    const auto metrics_port = logged_http_port(*daemon);
+    ASSERT_NE(metrics_port, 0) << daemon->output();
+    const auto health = http_get(metrics_port, "/healthz");
+    EXPECT_EQ(health.first, 503u);
+    EXPECT_NE(health.second.find("DNS resolvers are not answering"), std::string::npos) << health.second;
+    EXPECT_NE(http_get(metrics_port, "/metrics").second.find("certq_dns_resolvers_up 0"), std::string::npos);
+    // Longer than give_up_after passes with every check postponed: 30 checks of two rows, each
+    // row's at least 240 ms apart (300 ms ± 20 %), take over 3.6 s. Nothing is failed.
+    ASSERT_TRUE(wait_for([&] { return metric_value(metrics_port, "certq_dns_checks_total{result=\"resolvers_down\"}") >= 30; }, 30s))
+        << daemon->output();
+    EXPECT_EQ(env.state_of("www.good.example.com"), "queued");
+    EXPECT_EQ(env.state_of("missing.example.com"), "queued");
+    EXPECT_NE(detail_of(env, "missing.example.com").find("resolvers are not answering"), std::string::npos);
+
+    // The resolvers come back: work resumes without a restart.
+    nsd_server nsd(nsd_dir, port);
+    ASSERT_TRUE(wait_for([&] { return env.state_of("www.good.example.com") == "active"; }, 60s)) << daemon->output();
+    EXPECT_EQ(http_get(metrics_port, "/healthz").first, 200u);
+    ASSERT_TRUE(wait_for([&] { return env.state_of("missing.example.com") == "dns_failed"; }, 60s)) << daemon->output();
+    EXPECT_NE(daemon->output().find("DNS resolvers answer again"), std::string::npos);
+    daemon->signal(SIGTERM);
+    EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
     EXPECT_EQ(check_transitions(env.db()), "");
 }
 

@@ -68,9 +68,13 @@ TEST_F(Dns, ResolverTellsNxdomainFromNoDataAndReadsCaa) {
 TEST_F(Dns, ResolverReportsRefusedAndTimeouts) {
     // NSD refuses names outside the zones it serves; c-ares then tries the other servers and
     // reports that none would answer.
-    const auto refused = ask("shop.unserved.example", dns::record_type::a);
+    const auto refused = ask("shop.unserved.net", dns::record_type::a);
     EXPECT_FALSE(dns::is_answer(refused.result)) << refused.error;
     EXPECT_EQ(refused.result, dns::status::unreachable) << refused.error;
+    // A SERVFAIL (here: a zone NSD could not load) is no answer about the name either.
+    const auto servfail = ask("shop.lame.net", dns::record_type::a);
+    EXPECT_FALSE(dns::is_answer(servfail.result)) << servfail.error;
+    EXPECT_EQ(servfail.result, dns::status::unreachable) << "c-ares 1.18 reports SERVFAIL like REFUSED";
     asio::io_context ioc;
     asio::ip::udp::socket silent(ioc, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     dns::resolver r(ioc_.get_executor(), {{"127.0.0.1:" + std::to_string(silent.local_endpoint().port())}, 200ms, 1});
@@ -86,14 +90,25 @@ TEST_F(Dns, CheckerVerdicts) {
     EXPECT_EQ(v.result, dns::outcome::not_pointing);
     EXPECT_EQ(v.detail, "www.shop.example.com \u2192 CNAME shop.otherhost.net (not Azion)");
     v = check({"shop.caa-strict.net"});
-    EXPECT_EQ(v.detail, "caa-strict.net: CAA 0 issue \"digicert.com\" forbids Let's Encrypt");
+    EXPECT_EQ(v.detail, "shop.caa-strict.net: points to Azion, but CAA at caa-strict.net allows only digicert.com "
+                        "(0 issue \"digicert.com\"); Let's Encrypt needs 0 issue \"letsencrypt.org\" there");
+    EXPECT_TRUE(v.caa_forbids);
+    EXPECT_FALSE(v.names_not_pointing);
     v = check({"cn-ok.example.com", "san-bad.example.com"});
     EXPECT_EQ(v.result, dns::outcome::not_pointing);
     EXPECT_EQ(v.detail.find("cn-ok"), std::string::npos) << v.detail;
     EXPECT_NE(v.detail.find("san-bad.example.com \u2192 A 203.0.113.9"), std::string::npos) << v.detail;
     v = check({"example.org"}, "");
     EXPECT_EQ(v.result, dns::outcome::not_pointing);
-    EXPECT_EQ(check({"shop.unserved.example"}).result, dns::outcome::inconclusive);
+    // A name whose servers do not answer is the name's trouble, not the resolvers': they
+    // answer the control question.
+    v = check({"shop.unserved.net"});
+    EXPECT_EQ(v.result, dns::outcome::inconclusive);
+    EXPECT_FALSE(v.resolvers_down);
+    v = check({"shop.lame.net"});
+    EXPECT_EQ(v.result, dns::outcome::inconclusive);
+    EXPECT_FALSE(v.resolvers_down);
+    EXPECT_EQ(v.detail, "shop.lame.net: DNS check inconclusive (no server gave an answer: SERVFAIL, REFUSED or unreachable)");
 }
 
 // Outside the coroutine: gcc 12 mishandles braced arrays inside coroutine bodies.
@@ -118,6 +133,33 @@ TEST_F(Dns, SharedQuestionsAreAskedOncePerWave) {
     // A, AAAA and three CAA names for the row's name, A and AAAA for the edge: once each.
     EXPECT_EQ(c.stats().queries, 7u);
     EXPECT_GT(c.stats().reused, 100u);
+}
+
+asio::awaitable<dns::row_verdict> check_one(dns::checker& c, std::string name) {
+    std::vector<std::string> names{std::move(name)};
+    co_return co_await c.check(std::move(names));
+}
+
+TEST_F(Dns, ResolversThatAnswerNothingAreToldApartAndTheirOutageIsReported) {
+    const auto port = free_loopback_port(); // nothing listens: every query is refused by the kernel
+    dns::checker_options o;
+    o.resolver = {{"127.0.0.1:" + std::to_string(port)}, 200ms, 1};
+    o.targets = {"azionedge.net"};
+    o.wave = 0ms; // ask the control question every time
+    dns::checker c(ioc_.get_executor(), o);
+    auto v = run_with_deadline(ioc_, check_one(c, "www.good.example.com"));
+    EXPECT_EQ(v.result, dns::outcome::inconclusive);
+    EXPECT_TRUE(v.resolvers_down);
+    EXPECT_FALSE(c.stats().resolvers_up);
+
+    scratch_dir later;
+    nsd_server back(later, port);
+    v = run_with_deadline(ioc_, check_one(c, "www.good.example.com"));
+    EXPECT_EQ(v.result, dns::outcome::points);
+    EXPECT_TRUE(c.stats().resolvers_up);
+    EXPECT_GT(v.resolver_outage.count(), 0);
+    v = run_with_deadline(ioc_, check_one(c, "www.good.example.com"));
+    EXPECT_EQ(v.resolver_outage.count(), 0) << "an outage is reported once";
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -64,10 +65,10 @@ std::string zone_header(const std::string& zone, int serial) {
 
 } // namespace
 
-nsd_server::nsd_server(const scratch_dir& dir) : dir_(dir / "nsd") {
+nsd_server::nsd_server(const scratch_dir& dir, unsigned short port) : dir_(dir / "nsd") {
     std::filesystem::create_directories(dir_);
     const std::filesystem::path zones = std::filesystem::path(CERTQ_SOURCE_DIR) / "tests/integration/dns";
-    port_ = free_loopback_port();
+    port_ = port ? port : free_loopback_port();
     std::ofstream conf(dir_ / "nsd.conf");
     conf << "server:\n"
          << "  ip-address: 127.0.0.1@" << port_ << "\n"
@@ -84,6 +85,9 @@ nsd_server::nsd_server(const scratch_dir& dir) : dir_(dir / "nsd") {
                                    std::filesystem::copy_options::overwrite_existing);
         conf << "zone:\n  name: " << zone << "\n  zonefile: " << zone << ".zone\n";
     }
+    // A zone NSD is told to serve but has no file for: it answers SERVFAIL for every name in
+    // it, as a recursive resolver does for a lame delegation or broken DNSSEC.
+    conf << "zone:\n  name: lame.net\n  zonefile: lame.net.zone\n";
     conf.close();
     proc_ = std::make_unique<process>(std::vector<std::string>{"/usr/sbin/nsd", "-d", "-c", (dir_ / "nsd.conf").string()},
                                       std::map<std::string, std::string>{}, dir_ / "nsd.log");
@@ -224,6 +228,25 @@ std::unique_ptr<process> environment::start_daemon(const std::vector<std::string
     auto vars = env;
     vars.emplace("AZION_TOKEN", "sim-token");
     return std::make_unique<process>(argv, vars, log);
+}
+
+unsigned short logged_http_port(const process& daemon) {
+    unsigned short port = 0;
+    wait_for([&] {
+        std::smatch m;
+        const auto out = daemon.output();
+        if (!std::regex_search(out, m, std::regex("http://127\\.0\\.0\\.1:(\\d+)/metrics"))) return false;
+        port = static_cast<unsigned short>(std::stoi(m[1]));
+        return true;
+    }, std::chrono::seconds{30});
+    return port;
+}
+
+double metric_value(unsigned short port, const std::string& series) {
+    const auto body = http_get(port, "/metrics").second;
+    const auto at = body.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + series.size() + 2));
 }
 
 std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target) {

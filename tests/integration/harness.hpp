@@ -61,10 +61,11 @@ private:
 unsigned short free_loopback_port();
 
 /// NSD, Debian's authoritative DNS server, serving every zone file of tests/integration/dns on
-/// 127.0.0.1 at a free port, in the foreground and unprivileged.
+/// 127.0.0.1 at a free port (or `port`), in the foreground and unprivileged. It answers
+/// SERVFAIL for names under lame.net (a zone without a file) and REFUSED outside its zones.
 class nsd_server {
 public:
-    explicit nsd_server(const scratch_dir& dir);
+    explicit nsd_server(const scratch_dir& dir, unsigned short port = 0);
     ~nsd_server();
     unsigned short port() const { return port_; }
     /// "127.0.0.1:<port>", as dns.servers takes it.
@@ -136,6 +137,14 @@ private:
 
 /// A plain HTTP GET to 127.0.0.1:port; returns (status, body), or status 0 when it failed.
 std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target);
+
+/// The port of certqd's HTTP server (http.listen with port 0), from its log; 0 when it has not
+/// said within 30 s.
+unsigned short logged_http_port(const process& daemon);
+
+/// One sample of /metrics, e.g. `certq_dns_resolvers_up` or `certq_domains{state="active"}`;
+/// -1 when absent.
+double metric_value(unsigned short port, const std::string& series);
 
 /// Checks the transitions table: every row's chain starts with from_state NULL, each
 /// from_state equals the previous to_state, and the last to_state is the row's state.

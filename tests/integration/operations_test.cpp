@@ -14,7 +14,6 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
-#include <regex>
 
 namespace certq::testing {
 namespace {
@@ -76,14 +75,8 @@ TEST(Operations, MetricsAndHealthWhileRowsMove) {
     environment env(options, settings);
     env.insert_hostnames(60, [](int i) { return "m" + std::to_string(i) + ".example" + std::to_string(i % 3) + ".com"; });
     auto daemon = env.start_daemon();
-    unsigned short port = 0;
-    ASSERT_TRUE(wait_for([&] {
-        std::smatch m;
-        const auto out = daemon->output();
-        if (!std::regex_search(out, m, std::regex("http://127\\.0\\.0\\.1:(\\d+)/metrics"))) return false;
-        port = static_cast<unsigned short>(std::stoi(m[1]));
-        return true;
-    }, 30s)) << daemon->output();
+    const auto port = logged_http_port(*daemon);
+    ASSERT_NE(port, 0) << daemon->output();
 
     // While rows move: some requested, not all active yet.
     ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'pending'") > 0; }, 30s));

@@ -111,13 +111,25 @@ TEST(DnsVerdict, ClosestCaaSetGovernsAndIsQuotedInTheDetail) {
     auto r = judge_caa("shop.example.org", {{"shop.example.org", caa({})},
                                             {"example.org", caa({{false, "issue", "digicert.com"}})}});
     EXPECT_EQ(r.result, outcome::not_pointing);
-    EXPECT_EQ(r.line, "example.org: CAA 0 issue \"digicert.com\" forbids Let's Encrypt");
+    EXPECT_TRUE(r.caa);
+    // The hostname first; that it is CAA, where, what it allows, and what Let's Encrypt needs.
+    EXPECT_EQ(r.line, "shop.example.org: points to Azion, but CAA at example.org allows only digicert.com "
+                      "(0 issue \"digicert.com\"); Let's Encrypt needs 0 issue \"letsencrypt.org\" there");
     r = judge_caa("shop.example.org", {{"shop.example.org", caa({{false, "issue", "letsencrypt.org"}})}});
     EXPECT_EQ(r.result, outcome::points);
     r = judge_caa("shop.example.org", {{"shop.example.org", caa({})}, {"example.org", failed(status::servfail)}});
     EXPECT_EQ(r.result, outcome::inconclusive);
+    EXPECT_EQ(r.line, "shop.example.org: CAA look-up at example.org inconclusive (SERVFAIL)");
     r = judge_caa("shop.example.org", {{"shop.example.org", caa({})}, {"example.org", caa({})}});
     EXPECT_EQ(r.result, outcome::points);
+}
+
+TEST(DnsVerdict, CaaAllowanceSaysWhatTheSetAllows) {
+    EXPECT_EQ(caa_allowance({{false, "issue", "digicert.com"}, {false, "issue", "Sectigo.com; x=y"}}),
+              "allows only digicert.com, sectigo.com");
+    EXPECT_EQ(caa_allowance({{false, "issue", ";"}}), "allows no certificate authority");
+    EXPECT_EQ(caa_allowance({{true, "tbs", "x"}, {false, "issue", "letsencrypt.org"}}),
+              "has a critical property no certificate authority may ignore");
 }
 
 TEST(DnsVerdict, CaaClimbStopsBelowThePublicSuffix) {
@@ -132,6 +144,9 @@ TEST(DnsVerdict, RowVerdictNamesEveryFailingName) {
     auto v = combine(names);
     EXPECT_EQ(v.result, outcome::not_pointing);
     EXPECT_EQ(v.detail, "www.a.example.com: no such name (NXDOMAIN)\nb.example.com: DNS check inconclusive (timeout)");
+    EXPECT_TRUE(v.names_not_pointing);
+    EXPECT_TRUE(v.names_inconclusive);
+    EXPECT_FALSE(v.caa_forbids);
     names.erase(names.begin() + 1);
     EXPECT_EQ(combine(names).result, outcome::inconclusive);
     names.pop_back();

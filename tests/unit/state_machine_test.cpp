@@ -189,6 +189,32 @@ TEST(StateMachine, RetryableFailureWaitsWithFullJitterAndHonoursRetryAfter) {
     EXPECT_NE(d.after.detail->find("HTTP 503"), std::string::npos);
 }
 
+TEST(StateMachine, A429LeavesPacingToTheSharedLimiterAndCostsNoLookUp) {
+    // The POST itself was refused: nothing was created, so the row sends again (no look-up),
+    // after Retry-After and a spread of at most a second, whatever its attempt count.
+    auto row = queued_row();
+    const auto sent = on_event(row, dns_verdict{}, test_policy(), at(t0));
+    ASSERT_EQ(sent.next, action::send_request);
+    row = sent.after;
+    row.attempts = 6; // exponential backoff would be a minute by now
+    azion::diagnostics diag;
+    diag.http_status = 429;
+    diag.retry_after = 2s;
+    auto d = on_event(row, call_failed{diag, true}, test_policy(), at(t0, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::requesting);
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 2s + 500ms);
+    EXPECT_EQ(d.after.attempts, 5);
+    EXPECT_NE(d.after.detail->find("429"), std::string::npos);
+    row.attempts = 1;
+    d = on_event(row, call_failed{diag, true}, test_policy(), at(t0, 0.5));
+    EXPECT_EQ(on_due(d.after, test_policy(), at(t0 + 3s)).next, action::send_request);
+
+    // A 429 answering the look-up says nothing about the earlier POST: look up again.
+    d = on_event(row, call_failed{diag, false}, test_policy(), at(t0, 0.5));
+    EXPECT_EQ(d.after.attempts, 1);
+    EXPECT_EQ(on_due(d.after, test_policy(), at(t0 + 3s)).next, action::lookup_by_name);
+}
+
 TEST(StateMachine, RequestingRowFoundAgainIsReconciledByNameBeforeAnyNewPost) {
     auto row = queued_row();
     row.state = domain_state::requesting;
@@ -253,20 +279,69 @@ TEST(StateMachine, DnsWaitingRechecksWithGrowingDelayThenGivesUp) {
     EXPECT_EQ(d.after.detail, "still not pointing to Azion after 72h:\nshop.example.com: no such name (NXDOMAIN)");
 }
 
-TEST(StateMachine, InconclusiveDnsNeitherRequestsNorGivesUp) {
+TEST(StateMachine, InconclusiveDnsBacksOffLikeNotPointingThenGivesUp) {
+    // A lame delegation answers SERVFAIL for ever: as final as NXDOMAIN after long enough.
     auto p = test_policy();
     p.dns_recheck = {1min, 30min, 72h};
-    const dns_verdict unsure{dns_verdict::outcome::inconclusive, "shop.example.com: DNS check inconclusive (SERVFAIL)"};
+    dns_verdict unsure{dns_verdict::outcome::inconclusive, "shop.example.com: DNS check inconclusive (SERVFAIL)"};
+    unsure.names_inconclusive = true;
     auto row = queued_row();
     auto d = on_event(row, unsure, p, at(t0, 0.5));
-    EXPECT_EQ(d.after.state, domain_state::queued);
+    EXPECT_EQ(d.after.state, domain_state::dns_waiting);
     EXPECT_EQ(d.next, action::none);
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 1min);
+    EXPECT_EQ(d.after.detail, "DNS did not answer conclusively; checking again later:\n"
+                              "shop.example.com: DNS check inconclusive (SERVFAIL)");
+    row = d.after;
+    row.state_since = t0;
+    row.dns_checks = 4;
+    d = on_event(row, unsure, p, at(t0 + 3h, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::dns_waiting);
+    EXPECT_EQ(*d.after.next_attempt_at - (t0 + 3h), 16min);
+    d = on_event(row, unsure, p, at(t0 + 72h, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::dns_failed);
+    EXPECT_EQ(d.after.detail, "DNS never answered conclusively in 72h:\nshop.example.com: DNS check inconclusive (SERVFAIL)");
+}
+
+TEST(StateMachine, ResolversDownJudgeNoRowAndTheirOutageIsNotCharged) {
+    auto p = test_policy();
+    p.dns_recheck = {1min, 30min, 72h};
+    const dns_verdict down{dns_verdict::outcome::unavailable, "shop.example.com: DNS check inconclusive (timeout)"};
+    auto row = queued_row();
+    auto d = on_event(row, down, p, at(t0, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::queued);
+    EXPECT_EQ(d.after.dns_checks, 0);
     EXPECT_EQ(d.after.next_attempt_at, t0 + 30s);
+    EXPECT_NE(d.after.detail->find("resolvers are not answering"), std::string::npos);
+
     row.state = domain_state::dns_waiting;
     row.state_since = t0;
-    d = on_event(row, unsure, p, at(t0 + 100h, 0.5));
+    row.detail = "shop.example.com: no such name (NXDOMAIN)";
+    d = on_event(row, down, p, at(t0 + 100h, 0.5)); // long past give_up_after: still not failed
     EXPECT_EQ(d.after.state, domain_state::dns_waiting);
-    EXPECT_EQ(d.after.detail, "DNS check inconclusive, retrying soon:\nshop.example.com: DNS check inconclusive (SERVFAIL)");
+    EXPECT_EQ(d.after.detail, row.detail);
+
+    // The resolvers were down for 30 h of the row's 80: it has 22 h left, not -8.
+    dns_verdict not_yet{dns_verdict::outcome::not_yet, "shop.example.com: no such name (NXDOMAIN)"};
+    not_yet.resolver_outage = 20h; // reported on this very verdict
+    row.dns_excused = 10h;         // excused earlier
+    d = on_event(row, not_yet, p, at(t0 + 80h, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::dns_waiting);
+    d = on_event(row, not_yet, p, at(t0 + 102h, 0.5));
+    EXPECT_EQ(d.after.state, domain_state::dns_failed);
+}
+
+TEST(StateMachine, GivingUpSaysWhatTheWaitWasAbout) {
+    auto p = test_policy();
+    p.dns_recheck = {1min, 30min, 72h};
+    auto row = queued_row();
+    row.state = domain_state::dns_waiting;
+    row.state_since = t0;
+    dns_verdict v{dns_verdict::outcome::not_yet, "shop.example.com: points to Azion, but CAA at example.com ..."};
+    v.caa_forbids = true;
+    EXPECT_EQ(on_event(row, v, p, at(t0 + 73h)).after.detail->substr(0, 40), "CAA still forbids Let's Encrypt after 72");
+    v.names_not_pointing = true;
+    EXPECT_EQ(on_event(row, v, p, at(t0 + 73h)).after.detail->substr(0, 44), "DNS still not ready for a certificate after ");
 }
 
 TEST(StateMachine, RowWhoseNamesNowPointLeavesDnsWaitingForRequesting) {

@@ -65,20 +65,14 @@ TEST(TokenBucket, SlowerRateAppliesToLaterReservations) {
     EXPECT_EQ(bucket.reserve(t0), t0 + 600ms);
 }
 
-TEST(TokenBucket, PushBackHalvesTheRatePausesEveryoneAndRecoversAdditively) {
-    token_bucket bucket(20, 5);
+TEST(TokenBucket, AHoldVoidsReservationsAndHandsOutNothingBeforeItEnds) {
+    token_bucket bucket(10, 1);
     const auto t0 = clock::time_point{} + 1h;
-    bucket.throttled(t0, 2s);
-    EXPECT_EQ(bucket.rate(), 10);
-    EXPECT_EQ(bucket.reserve(t0), t0 + 2s);       // nobody before the pause ends
-    EXPECT_EQ(bucket.reserve(t0), t0 + 2s + 100ms); // and no burst while slowed
-    for (int i = 0; i < 10; ++i) bucket.throttled(t0, 0s);
-    EXPECT_EQ(bucket.rate(), 20.0 / 16); // a floor, so traffic never stops altogether
-    bucket.succeeded(t0 + 1s);
-    EXPECT_DOUBLE_EQ(bucket.rate(), 20.0 / 16 + 2);
-    bucket.succeeded(t0 + 1h);
-    EXPECT_EQ(bucket.rate(), 20); // never above the configured rate
-    EXPECT_EQ(bucket.configured_rate(), 20);
+    for (int i = 0; i < 8; ++i) bucket.reserve(t0); // booked up to t0 + 700ms
+    bucket.hold_until(t0 + 2s);
+    EXPECT_EQ(bucket.reserve(t0 + 1s), t0 + 2s); // the hold, not the old bookings, decides
+    EXPECT_EQ(bucket.reserve(t0 + 1s), t0 + 2s + 100ms);
+    EXPECT_EQ(bucket.reserve(t0 + 3s), t0 + 3s);
 }
 
 } // namespace
