@@ -52,7 +52,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
         INSERT INTO domains (hostname) VALUES ('later.example.com');
         INSERT INTO domains (hostname) VALUES ('shop.caa-strict.net');
         INSERT INTO domains (hostname, alternative_names) VALUES ('cn-ok.example.com', '["san-bad.example.com"]');
-        INSERT INTO domains (hostname) VALUES ('shop.unserved.example');
+        INSERT INTO domains (hostname) VALUES ('shop.unserved.net');
     )");
     auto daemon = env.start_daemon();
     const auto settled = [&] {
@@ -62,7 +62,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
                env.state_of("later.example.com") == "dns_waiting" &&
                env.state_of("shop.caa-strict.net") == "dns_waiting" &&
                env.state_of("cn-ok.example.com") == "dns_waiting" &&
-               detail_of(env, "shop.unserved.example").find("inconclusive") != std::string::npos;
+               detail_of(env, "shop.unserved.net").find("inconclusive") != std::string::npos;
     };
     ASSERT_TRUE(wait_for(settled, 60s)) << daemon->output();
 
@@ -75,7 +75,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
     EXPECT_EQ(san_detail.find("cn-ok.example.com"), std::string::npos) << san_detail;
     EXPECT_NE(san_detail.find("san-bad.example.com \u2192 A 203.0.113.9"), std::string::npos) << san_detail;
     // Inconclusive is neither a verdict nor a reason to request: the row waits where it was.
-    EXPECT_EQ(env.state_of("shop.unserved.example"), "queued");
+    EXPECT_EQ(env.state_of("shop.unserved.net"), "queued");
 
     // The customer fixes DNS; certqd notices on its next re-check, without a restart.
     nsd.replace_zone("example.com", "www.good IN CNAME good.provider.net.\n"
@@ -97,13 +97,13 @@ TEST(DnsPipeline, NotPointingGivesUpButInconclusiveNeverDoesAndRequeueChecksAtOn
     nsd_server nsd(nsd_dir);
     environment env({}, dns_settings(nsd, "2s"));
     env.db().exec("INSERT INTO domains (hostname) VALUES ('missing.example.com');"
-                  "INSERT INTO domains (hostname) VALUES ('shop.unserved.example');");
+                  "INSERT INTO domains (hostname) VALUES ('shop.unserved.net');");
     auto daemon = env.start_daemon();
     ASSERT_TRUE(wait_for([&] { return env.state_of("missing.example.com") == "dns_failed"; }, 60s))
         << daemon->output();
     EXPECT_EQ(detail_of(env, "missing.example.com"),
               "still not pointing to Azion after 2s:\nmissing.example.com: no such name (NXDOMAIN)");
-    EXPECT_EQ(env.state_of("shop.unserved.example"), "queued");
+    EXPECT_EQ(env.state_of("shop.unserved.net"), "queued");
 
     env.db().exec("UPDATE domains SET state = 'queued' WHERE state = 'dns_failed'");
     ASSERT_TRUE(wait_for([&] { return env.state_of("missing.example.com") == "dns_waiting"; }, 30s))

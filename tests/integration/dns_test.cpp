@@ -68,7 +68,7 @@ TEST_F(Dns, ResolverTellsNxdomainFromNoDataAndReadsCaa) {
 TEST_F(Dns, ResolverReportsRefusedAndTimeouts) {
     // NSD refuses names outside the zones it serves; c-ares then tries the other servers and
     // reports that none would answer.
-    const auto refused = ask("shop.unserved.example", dns::record_type::a);
+    const auto refused = ask("shop.unserved.net", dns::record_type::a);
     EXPECT_FALSE(dns::is_answer(refused.result)) << refused.error;
     EXPECT_EQ(refused.result, dns::status::unreachable) << refused.error;
     asio::io_context ioc;
@@ -93,7 +93,7 @@ TEST_F(Dns, CheckerVerdicts) {
     EXPECT_NE(v.detail.find("san-bad.example.com \u2192 A 203.0.113.9"), std::string::npos) << v.detail;
     v = check({"example.org"}, "");
     EXPECT_EQ(v.result, dns::outcome::not_pointing);
-    EXPECT_EQ(check({"shop.unserved.example"}).result, dns::outcome::inconclusive);
+    EXPECT_EQ(check({"shop.unserved.net"}).result, dns::outcome::inconclusive);
 }
 
 // Outside the coroutine: gcc 12 mishandles braced arrays inside coroutine bodies.
