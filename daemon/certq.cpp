@@ -6,6 +6,7 @@
 #include "store/domain_store.hpp"
 #include "store/migrations.hpp"
 #include "store/status.hpp"
+#include "util/json_text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -70,7 +71,7 @@ int status(const certq::config& cfg, bool as_json, int minutes) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
     const auto st = certq::store::read_status(db, std::chrono::minutes{minutes});
-    if (as_json) std::cout << json::serialize(status_json(st)) << "\n";
+    if (as_json) std::cout << certq::to_json_text(status_json(st)) << "\n";
     else print_status(st, std::cout);
     return exit_ok;
 }
@@ -121,7 +122,7 @@ int list(const certq::config& cfg, const std::string& state, int limit, bool as_
                       << std::setw(12) << stmt.column_text(2) << " " << first_line(stmt.column_text(3)) << "\n";
         }
     }
-    if (as_json) std::cout << json::serialize(rows) << "\n";
+    if (as_json) std::cout << certq::to_json_text(rows) << "\n";
     return exit_ok;
 }
 
@@ -157,12 +158,12 @@ int show(const certq::config& cfg, const std::string& host, bool as_json) {
                                            {"detail", nullable(t.column_optional_text(3))}});
     if (as_json) {
         r["transitions"] = transitions;
-        std::cout << json::serialize(r) << "\n";
+        std::cout << certq::to_json_text(r) << "\n";
         return exit_ok;
     }
     for (const auto& [k, v] : r)
         std::cout << std::left << std::setw(20) << std::string(k) + ":"
-                  << (v.is_string() ? std::string(v.as_string()) : json::serialize(v)) << "\n";
+                  << (v.is_string() ? std::string(v.as_string()) : certq::to_json_text(v)) << "\n";
     std::cout << "\ntransitions:\n";
     for (const auto& tv : transitions) {
         const auto& o = tv.as_object();
