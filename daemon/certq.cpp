@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <iomanip>
 #include <iostream>
@@ -43,28 +44,56 @@ std::unique_ptr<database> open_existing(const certq::config& cfg) {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-json::value nullable(const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); }
-json::value nullable(const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); }
+template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
+// 1234567 → "1,234,567": counts and rates as a person reads them.
+std::string grouped(std::int64_t n) {
+    std::string digits = std::to_string(n < 0 ? -n : n);
+    for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
+    return n < 0 ? "-" + digits : digits;
+}
+
+std::string rate_text(double per_minute) {
+    if (per_minute >= 10) return grouped(std::llround(per_minute));
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(1) << per_minute;
+    return out.str();
+}
 
 void print_status(const certq::store::queue_status& st, std::ostream& out) {
     out << st.total << " rows";
     for (const auto& [state, n] : st.counts) out << ", " << n << " " << certq::to_string(state);
-    out << "\n" << std::fixed << std::setprecision(1) << st.per_minute() << " rows/min finished over the last "
-        << st.window.count() / 60 << " min";
+    out << "\n";
+    if (st.per_minute && st.span)
+        out << grouped(st.finished_recently) << " finished " << (st.unfinished > 0 ? "in the last " : "in ")
+            << certq::format_duration(*st.span) << " (" << rate_text(*st.per_minute) << "/min)";
+    else if (st.finished_recently > 0)
+        out << grouped(st.finished_recently) << " finished in the last " << certq::format_duration(st.window)
+            << " (too few for a rate)";
+    else
+        out << "nothing finished in the last " << certq::format_duration(st.window);
     if (st.unfinished == 0) out << "; nothing left to do\n";
-    else if (auto eta = st.eta()) out << "; " << st.unfinished << " left, about " << certq::format_duration(*eta) << " to go\n";
-    else out << "; " << st.unfinished << " left\n";
+    else if (auto eta = st.eta()) out << "; " << grouped(st.unfinished) << " left, about " << certq::format_duration(*eta) << " to go\n";
+    else out << "; " << grouped(st.unfinished) << " left\n";
 }
 
 json::object status_json(const certq::store::queue_status& st) {
     json::object counts;
     for (auto s : certq::all_states) counts[certq::to_string(s)] = 0;
     for (const auto& [state, n] : st.counts) counts[certq::to_string(state)] = n;
-    json::object out{{"total", st.total}, {"unfinished", st.unfinished}, {"counts", counts},
-                     {"finished_per_minute", st.per_minute()}, {"window_seconds", st.window.count()}};
-    if (auto eta = st.eta()) out["eta_seconds"] = eta->count();
-    else out["eta_seconds"] = nullptr;
-    return out;
+    std::optional<double> span_seconds;
+    if (st.span) span_seconds = static_cast<double>(st.span->count()) / 1000.0;
+    std::optional<std::int64_t> eta_seconds;
+    if (auto eta = st.eta()) eta_seconds = eta->count();
+    return json::object{{"total", st.total},
+                        {"unfinished", st.unfinished},
+                        {"counts", counts},
+                        {"window_seconds", st.window.count()},
+                        {"finished_in_window", st.finished_recently},
+                        {"finished_per_minute", nullable(st.per_minute)},
+                        {"finished_span_seconds", nullable(span_seconds)},
+                        {"eta_seconds", nullable(eta_seconds)}};
 }
 
 int status(const certq::config& cfg, bool as_json, int minutes) {
