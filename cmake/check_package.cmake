@@ -24,6 +24,56 @@ execute_process(COMMAND dpkg-deb -I ${debs} postinst OUTPUT_VARIABLE postinst)
 if(NOT postinst MATCHES "adduser --system --group")
     message(FATAL_ERROR "postinst does not create the service user:\n${postinst}")
 endif()
+
+# What postinst does, run with its tools replaced by stubs that log their arguments (nothing is
+# installed): on a first install and on an upgrade, where the user already exists, it leaves
+# /var/lib/certq to certq:certq, mode 0750; on the first it makes the directory before adduser
+# runs, so adduser --no-create-home finds it and does not warn.
+set(control "${OUT_DIR}/control")
+set(stubs "${OUT_DIR}/postinst-stubs")
+execute_process(COMMAND dpkg-deb -e ${debs} "${control}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT EXISTS "${control}/postinst")
+    message(FATAL_ERROR "cannot extract postinst from ${debs}")
+endif()
+file(MAKE_DIRECTORY "${stubs}")
+foreach(tool getent adduser install chgrp chmod systemctl)
+    # getent answers "no such user" unless CERTQ_USER_EXISTS is set; every other tool succeeds.
+    file(WRITE "${stubs}/${tool}"
+         "#!/bin/sh\necho \"\${0##*/} $*\" >> \"$POSTINST_LOG\"\n"
+         "[ \"\${0##*/}\" != getent ] || [ -n \"$CERTQ_USER_EXISTS\" ]\n")
+    file(CHMOD "${stubs}/${tool}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+endforeach()
+set(make_state_dir "install -d -m 0750 /var/lib/certq\n")
+set(own_state_dir "install -d -o certq -g certq -m 0750 /var/lib/certq\n")
+foreach(run first_install upgrade)
+    set(log "${OUT_DIR}/postinst-${run}.log")
+    file(REMOVE "${log}")
+    set(user_exists "")
+    set(configured_version "") # dpkg passes the version configured before, none on a first install
+    if(run STREQUAL "upgrade")
+        set(user_exists 1)
+        set(configured_version 1.0)
+    endif()
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env PATH=${stubs} POSTINST_LOG=${log}
+                            CERTQ_USER_EXISTS=${user_exists} /bin/sh "${control}/postinst" configure ${configured_version}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    file(READ "${log}" calls)
+    string(FIND "${calls}" "${make_state_dir}" made)
+    string(FIND "${calls}" "adduser " added)
+    string(FIND "${calls}" "${own_state_dir}" owned)
+    if(NOT rc EQUAL 0 OR owned EQUAL -1)
+        message(FATAL_ERROR "postinst (${run}) does not leave /var/lib/certq to certq:certq 0750 (exit ${rc}):\n"
+                            "${out}\n${calls}")
+    endif()
+    if(run STREQUAL "first_install" AND (made EQUAL -1 OR added EQUAL -1 OR NOT made LESS added
+                                         OR NOT added LESS owned))
+        message(FATAL_ERROR "postinst must create /var/lib/certq, then the user, then give it the directory:\n${calls}")
+    endif()
+    if(run STREQUAL "upgrade" AND NOT added EQUAL -1)
+        message(FATAL_ERROR "postinst adds the user again on upgrade:\n${calls}")
+    endif()
+endforeach()
+
 execute_process(COMMAND dpkg-deb -I ${debs} conffiles OUTPUT_VARIABLE conffiles)
 if(NOT conffiles MATCHES "/etc/certq/certqd.yaml")
     message(FATAL_ERROR "the configuration is not a conffile")

@@ -6,12 +6,14 @@
 #include "store/domain_store.hpp"
 #include "store/migrations.hpp"
 #include "store/status.hpp"
+#include "util/json_text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <iomanip>
 #include <iostream>
@@ -42,35 +44,63 @@ std::unique_ptr<database> open_existing(const certq::config& cfg) {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-json::value nullable(const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); }
-json::value nullable(const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); }
+template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
+// 1234567 → "1,234,567": counts and rates as a person reads them.
+std::string grouped(std::int64_t n) {
+    std::string digits = std::to_string(n < 0 ? -n : n);
+    for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
+    return n < 0 ? "-" + digits : digits;
+}
+
+std::string rate_text(double per_minute) {
+    if (per_minute >= 10) return grouped(std::llround(per_minute));
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(1) << per_minute;
+    return out.str();
+}
 
 void print_status(const certq::store::queue_status& st, std::ostream& out) {
     out << st.total << " rows";
     for (const auto& [state, n] : st.counts) out << ", " << n << " " << certq::to_string(state);
-    out << "\n" << std::fixed << std::setprecision(1) << st.per_minute() << " rows/min finished over the last "
-        << st.window.count() / 60 << " min";
+    out << "\n";
+    if (st.per_minute && st.span)
+        out << grouped(st.finished_recently) << " finished " << (st.unfinished > 0 ? "in the last " : "in ")
+            << certq::format_duration(*st.span) << " (" << rate_text(*st.per_minute) << "/min)";
+    else if (st.finished_recently > 0)
+        out << grouped(st.finished_recently) << " finished in the last " << certq::format_duration(st.window)
+            << " (too few for a rate)";
+    else
+        out << "nothing finished in the last " << certq::format_duration(st.window);
     if (st.unfinished == 0) out << "; nothing left to do\n";
-    else if (auto eta = st.eta()) out << "; " << st.unfinished << " left, about " << certq::format_duration(*eta) << " to go\n";
-    else out << "; " << st.unfinished << " left\n";
+    else if (auto eta = st.eta()) out << "; " << grouped(st.unfinished) << " left, about " << certq::format_duration(*eta) << " to go\n";
+    else out << "; " << grouped(st.unfinished) << " left\n";
 }
 
 json::object status_json(const certq::store::queue_status& st) {
     json::object counts;
     for (auto s : certq::all_states) counts[certq::to_string(s)] = 0;
     for (const auto& [state, n] : st.counts) counts[certq::to_string(state)] = n;
-    json::object out{{"total", st.total}, {"unfinished", st.unfinished}, {"counts", counts},
-                     {"finished_per_minute", st.per_minute()}, {"window_seconds", st.window.count()}};
-    if (auto eta = st.eta()) out["eta_seconds"] = eta->count();
-    else out["eta_seconds"] = nullptr;
-    return out;
+    std::optional<double> span_seconds;
+    if (st.span) span_seconds = static_cast<double>(st.span->count()) / 1000.0;
+    std::optional<std::int64_t> eta_seconds;
+    if (auto eta = st.eta()) eta_seconds = eta->count();
+    return json::object{{"total", st.total},
+                        {"unfinished", st.unfinished},
+                        {"counts", counts},
+                        {"window_seconds", st.window.count()},
+                        {"finished_in_window", st.finished_recently},
+                        {"finished_per_minute", nullable(st.per_minute)},
+                        {"finished_span_seconds", nullable(span_seconds)},
+                        {"eta_seconds", nullable(eta_seconds)}};
 }
 
 int status(const certq::config& cfg, bool as_json, int minutes) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
     const auto st = certq::store::read_status(db, std::chrono::minutes{minutes});
-    if (as_json) std::cout << json::serialize(status_json(st)) << "\n";
+    if (as_json) std::cout << certq::to_json_text(status_json(st)) << "\n";
     else print_status(st, std::cout);
     return exit_ok;
 }
@@ -121,7 +151,7 @@ int list(const certq::config& cfg, const std::string& state, int limit, bool as_
                       << std::setw(12) << stmt.column_text(2) << " " << first_line(stmt.column_text(3)) << "\n";
         }
     }
-    if (as_json) std::cout << json::serialize(rows) << "\n";
+    if (as_json) std::cout << certq::to_json_text(rows) << "\n";
     return exit_ok;
 }
 
@@ -157,12 +187,12 @@ int show(const certq::config& cfg, const std::string& host, bool as_json) {
                                            {"detail", nullable(t.column_optional_text(3))}});
     if (as_json) {
         r["transitions"] = transitions;
-        std::cout << json::serialize(r) << "\n";
+        std::cout << certq::to_json_text(r) << "\n";
         return exit_ok;
     }
     for (const auto& [k, v] : r)
         std::cout << std::left << std::setw(20) << std::string(k) + ":"
-                  << (v.is_string() ? std::string(v.as_string()) : json::serialize(v)) << "\n";
+                  << (v.is_string() ? std::string(v.as_string()) : certq::to_json_text(v)) << "\n";
     std::cout << "\ntransitions:\n";
     for (const auto& tv : transitions) {
         const auto& o = tv.as_object();

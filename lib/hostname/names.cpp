@@ -73,6 +73,15 @@ bool check_ascii_name(const std::string& name, const std::string& shown, std::st
     return true;
 }
 
+// An A-label as the customer typed it (`xn--p1ai` → `рф`), so a detail quotes what they know.
+std::string readable_label(const std::string& label) {
+    if (label.rfind("xn--", 0) != 0) return label;
+    char* out = nullptr;
+    const int rc = idn2_to_unicode_8z8z(label.c_str(), &out, 0);
+    std::unique_ptr<char, decltype(&idn2_free)> owned(out, &idn2_free);
+    return rc == IDN2_OK && out ? std::string(out) : label;
+}
+
 } // namespace
 
 std::string printable(std::string_view text) {
@@ -149,6 +158,14 @@ std::optional<std::string> normalise(std::string_view input, std::string& why) {
         ascii = lower_ascii(reinterpret_cast<const char*>(out));
     }
     if (!check_ascii_name(ascii, shown, why)) return std::nullopt;
+    // Before the public-suffix rule: the list's implicit "*" rule calls "localhost" or "test" a
+    // public suffix, and for those the missing top-level domain is the real reason.
+    const std::string tld = ascii.substr(ascii.rfind('.') + 1);
+    if (!top_level_domain_exists(tld)) {
+        why = shown + ": the top-level domain " + quoted(readable_label(tld)) +
+              " does not exist (not in the Public Suffix List)";
+        return std::nullopt;
+    }
     if (is_public_suffix(ascii)) {
         why = shown + " is a public suffix (like com, co.uk or github.io); a certificate needs a name under it";
         return std::nullopt;

@@ -19,8 +19,8 @@ inline constexpr std::size_t max_alternative_names_text = 64 * 1024;
 /// The form a name is sent in: trimmed, one trailing dot dropped, lower case, internationalised
 /// labels as A-labels (UTS #46 non-transitional: `bücher.example.com` →
 /// `xn--bcher-kva.example.com`). Returns nullopt and sets `why` for a name that cannot be
-/// issued: empty, bad characters or labels, too long, an IP address, a wildcard, a public
-/// suffix.
+/// issued: empty, bad characters or labels, too long, an IP address, a wildcard, under a
+/// top-level domain that does not exist (`x.test`, `intranet.local`), a public suffix.
 std::optional<std::string> normalise(std::string_view input, std::string& why);
 
 struct row_names {

@@ -13,4 +13,8 @@ std::string registered_domain(std::string_view name);
 /// True for names on the Public Suffix List (`com`, `co.uk`, `github.io`).
 bool is_public_suffix(std::string_view name);
 
+/// True when `label` (lower-case A-label form) is a top-level domain in the ICANN section of the
+/// Public Suffix List: `com`, `uk`, `xn--p1ai`; false for `test`, `local`, `internal`, `example`.
+bool top_level_domain_exists(std::string_view label);
+
 } // namespace certq::hostname

@@ -1,20 +1,17 @@
 #include "store/status.hpp"
 
-namespace certq::store {
+#include <algorithm>
 
-double queue_status::per_minute() const {
-    if (window.count() <= 0) return 0;
-    return static_cast<double>(finished_recently) * 60.0 / static_cast<double>(window.count());
-}
+namespace certq::store {
 
 std::optional<std::chrono::seconds> queue_status::eta() const {
     if (unfinished == 0) return std::chrono::seconds{0};
-    const double rate = per_minute();
-    if (rate <= 0) return std::nullopt;
-    return std::chrono::seconds{static_cast<std::int64_t>(static_cast<double>(unfinished) * 60.0 / rate)};
+    if (!per_minute || *per_minute <= 0) return std::nullopt;
+    return std::chrono::seconds{
+        static_cast<std::int64_t>(static_cast<double>(unfinished) * 60.0 / *per_minute)};
 }
 
-queue_status read_status(sqlite::database& db, std::chrono::seconds window) {
+queue_status read_status(sqlite::database& db, std::chrono::seconds window, wall_time now) {
     queue_status st;
     st.window = window;
     auto counts = db.prepare("SELECT state, count(*) FROM domains GROUP BY state");
@@ -26,12 +23,29 @@ queue_status read_status(sqlite::database& db, std::chrono::seconds window) {
             if (!is_terminal(*s)) st.unfinished += n;
         }
     }
+    // `at` is ISO 8601 text, so the window is a text comparison and the ends become Unix ms.
     auto recent = db.prepare(
-        "SELECT count(*) FROM transitions WHERE to_state IN "
-        "('invalid','dns_failed','active','failed','removed') AND at >= "
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ?1 || ' seconds')");
-    recent.bind(1, static_cast<std::int64_t>(window.count()));
-    if (recent.step()) st.finished_recently = recent.column_int(0);
+        "SELECT count(*), CAST(round((julianday(min(at)) - 2440587.5) * 86400000) AS INTEGER), "
+        "CAST(round((julianday(max(at)) - 2440587.5) * 86400000) AS INTEGER) FROM transitions "
+        "WHERE to_state IN ('invalid','dns_failed','active','failed','removed') AND at >= ?1");
+    recent.bind(1, format_iso8601(now - window));
+    if (!recent.step()) return st;
+    st.finished_recently = recent.column_int(0);
+    if (st.finished_recently < 2) return st;
+    const auto first = from_unix_ms(recent.column_int(1));
+    const auto last = from_unix_ms(recent.column_int(2));
+    // While rows are left, the span runs to now rather than to the last finish: when work stalls
+    // (budgets spent, certqd stopped) the rate then falls and the ETA grows, instead of promising
+    // the old pace for ever. Once nothing is left, the run is over and its span ends at its last
+    // finish, so a 50 s run reports its pace over those 50 s.
+    const auto end = st.unfinished > 0 ? std::max(now, last) : last;
+    const auto span = end - first;
+    if (span <= millis{0}) return st;
+    st.span = span;
+    // Finishes after the first one, per time since it: the first marks where the span starts
+    // (its work was done before), so counting it too would overstate short runs.
+    st.per_minute =
+        static_cast<double>(st.finished_recently - 1) * 60000.0 / static_cast<double>(span.count());
     return st;
 }
 

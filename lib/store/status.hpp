@@ -3,6 +3,7 @@
 
 #include "store/sqlite.hpp"
 #include "store/state.hpp"
+#include "util/time.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -14,15 +15,23 @@ namespace certq::store {
 struct queue_status {
     std::map<domain_state, std::int64_t> counts; ///< rows per state (absent: none)
     std::int64_t total = 0;
-    std::int64_t unfinished = 0;       ///< rows not in a terminal state
+    std::int64_t unfinished = 0;        ///< rows not in a terminal state
+    std::chrono::seconds window{};      ///< how far back finished rows are counted
     std::int64_t finished_recently = 0; ///< rows that reached a terminal state in the window
-    std::chrono::seconds window{};
-    /// Rows finished per minute over the window, and the time the rest would take at it.
-    double per_minute() const;
+    /// The time those rows were being finished over: from the first of them to now while rows
+    /// are left, else to the last of them. Unset when there is no rate.
+    std::optional<millis> span;
+    /// Rows finished per minute over `span`; unset with fewer than two finishes in the window
+    /// (or all at the same instant).
+    std::optional<double> per_minute;
+    /// The time the unfinished rows would take at `per_minute`; zero when none is left, unset
+    /// when there is no rate.
     std::optional<std::chrono::seconds> eta() const;
 };
 
-/// Reads counts and recent throughput. Throws sqlite::error.
-queue_status read_status(sqlite::database& db, std::chrono::seconds window = std::chrono::minutes{5});
+/// Reads counts and recent throughput as of `now`. Throws sqlite::error.
+queue_status read_status(sqlite::database& db,
+                         std::chrono::seconds window = std::chrono::minutes{5},
+                         wall_time now = wall_now());
 
 } // namespace certq::store

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <regex>
 
 namespace certq::testing {
 namespace {
@@ -187,11 +188,19 @@ TEST(Operations, OperatorCliWorksWhileCertqdRuns) {
     ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'active'") >= 2002; }, 120s))
         << daemon->output();
 
-    const auto status = boost::json::parse(run_certq(env, {"status", "--json"})).as_object();
+    const auto status_text = run_certq(env, {"status", "--json"});
+    const auto status = boost::json::parse(status_text).as_object();
     EXPECT_EQ(status.at("total").as_int64(), 2002);
     EXPECT_EQ(status.at("counts").at("active").as_int64(), 2002);
+    EXPECT_EQ(status.at("finished_in_window").as_int64(), 2002);
     EXPECT_GT(status.at("finished_per_minute").as_double(), 0);
-    EXPECT_NE(run_certq(env, {"status"}).find("2002 rows, 2002 active"), std::string::npos);
+    EXPECT_GT(status.at("finished_span_seconds").as_double(), 0);
+    EXPECT_EQ(status.at("eta_seconds").as_int64(), 0);
+    EXPECT_FALSE(std::regex_search(status_text, std::regex("[0-9][Ee][-+]?[0-9]"))) << status_text; // no 2E2
+    const auto status_lines = run_certq(env, {"status"});
+    EXPECT_NE(status_lines.find("2002 rows, 2002 active"), std::string::npos);
+    EXPECT_NE(status_lines.find("2,002 finished in "), std::string::npos) << status_lines;
+    EXPECT_NE(status_lines.find("/min); nothing left to do"), std::string::npos) << status_lines;
 
     const auto shown = boost::json::parse(run_certq(env, {"show", "extra.example.com", "--json"})).as_object();
     EXPECT_EQ(shown.at("state"), "active");

@@ -114,6 +114,15 @@ TEST(Resilience, FaultsAndAStricterServerLimitCostTimeNotRows) {
     for (auto f : {sim::fault::server_error, sim::fault::cut, sim::fault::hang, sim::fault::malformed})
         EXPECT_GT(faults[f], 0) << static_cast<int>(f);
     EXPECT_LT(throttled * 10, static_cast<int>(log.size())) << throttled << " of " << log.size();
+    // The log tells of each congestion event once, not of each 429, and no row warns about one.
+    const auto output = daemon->output();
+    int events = 0;
+    for (auto at = output.find("Azion is throttling (429)"); at != std::string::npos;
+         at = output.find("Azion is throttling (429)", at + 1))
+        ++events;
+    EXPECT_GE(events, throttled > 0 ? 1 : 0);
+    EXPECT_LE(events, throttled);
+    EXPECT_EQ(output.find("HTTP 429; retrying"), std::string::npos);
     // Retries never made a herd: no second saw more than the configured rate plus its burst.
     std::map<std::int64_t, int> per_second;
     for (const auto& r : log)

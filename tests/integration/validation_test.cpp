@@ -1,4 +1,4 @@
-// Bad input never stops the queue and never reaches Azion (DESIGN §4.5): 40 bad rows mixed with
+// Bad input never stops the queue and never reaches Azion (DESIGN §4.5): 47 bad rows mixed with
 // 40 good ones, through the real certqd binary.
 
 #include "harness.hpp"
@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(Validation, FortyBadRowsEndInvalidWithAReasonAndAzionSeesOnlyGoodNames) {
+TEST(Validation, BadRowsEndInvalidWithAReasonAndAzionSeesOnlyGoodNames) {
     environment env;
     auto& db = env.db();
     std::set<std::string> good_names;
@@ -58,6 +58,9 @@ TEST(Validation, FortyBadRowsEndInvalidWithAReasonAndAzionSeesOnlyGoodNames) {
             {"SHOP2.goodcustomer2.com.", "[]"},                       // the same name spelled otherwise
             {"ok10.example.org", "[\"a\\u0001b.example.org\"]"},
             {std::string("nul\0byte.example.org", 20), "[]"},
+            // top-level domains that do not exist: Let's Encrypt would refuse them after a wasted request
+            {"shop.customer.123", "[]"}, {"intranet.local", "[]"}, {"build.internal", "[]"}, {"x.test", "[]"},
+            {"shop.invalid", "[]"}, {"a.example", "[]"}, {"ok11.example.org", "[\"app.localhost\"]"},
         };
         for (const auto& [host, sans] : bad) {
             insert.bind(1, host).bind(2, sans);
@@ -73,11 +76,11 @@ TEST(Validation, FortyBadRowsEndInvalidWithAReasonAndAzionSeesOnlyGoodNames) {
     db.exec("INSERT INTO domains (hostname) VALUES (printf('%.*c', 1000000, 'h') || '.example.org')");
     db.exec("INSERT INTO domains (hostname, certificate_name) VALUES ('ctl.example.org', 'name' || char(7))");
     db.exec("INSERT INTO domains (hostname) VALUES (char(10) || char(13))");
-    ASSERT_EQ(env.count("SELECT count(*) FROM domains"), 80);
+    ASSERT_EQ(env.count("SELECT count(*) FROM domains"), 87);
 
     auto daemon = env.start_daemon({"--exit-when-done"});
     ASSERT_EQ(daemon->wait(120s), 0) << daemon->output();
-    EXPECT_EQ(env.counts_by_state(), (std::map<std::string, std::int64_t>{{"active", 40}, {"invalid", 40}}));
+    EXPECT_EQ(env.counts_by_state(), (std::map<std::string, std::int64_t>{{"active", 40}, {"invalid", 47}}));
     EXPECT_EQ(env.count("SELECT count(*) FROM domains WHERE state = 'invalid' AND coalesce(detail, '') = ''"), 0);
     EXPECT_EQ(check_transitions(env.db()), "");
 
@@ -104,6 +107,16 @@ TEST(Validation, FortyBadRowsEndInvalidWithAReasonAndAzionSeesOnlyGoodNames) {
               "hostname: \"*.example.com\" is a wildcard: HTTP-01 cannot issue wildcard certificates; they need DNS-01");
     EXPECT_EQ(detail("hostname = 'ctl.example.org'"), "certificate_name \"name\\x07\" contains a control character");
     EXPECT_EQ(detail("hostname = 12345"), "hostname: \"12345\" is an IP address; certificates here are for host names");
+    EXPECT_EQ(detail("hostname = 'x.test'"),
+              "hostname: \"x.test\": the top-level domain \"test\" does not exist (not in the Public Suffix List)");
+    EXPECT_EQ(detail("hostname = 'shop.customer.123'"),
+              "hostname: \"shop.customer.123\": the top-level domain \"123\" does not exist (not in the Public Suffix "
+              "List)");
+    EXPECT_EQ(detail("hostname = 'ok11.example.org'"),
+              "alternative_names: \"app.localhost\": the top-level domain \"localhost\" does not exist (not in the "
+              "Public Suffix List)");
+    EXPECT_EQ(detail("hostname = 'com'"),
+              "hostname: \"com\" is a public suffix (like com, co.uk or github.io); a certificate needs a name under it");
 }
 
 } // namespace

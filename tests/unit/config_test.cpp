@@ -106,7 +106,7 @@ certificate: { challenge: http, authority: lets_encrypt, key_algorithm: rsa_2048
 dns:
   check: false
   servers: ["127.0.0.1:5353", "10.0.0.1"]
-  targets: [edge.example]
+  targets: [edge.example.net]
   edge_hostname: abc.map.azionedge.net
   recheck: { first: 10s, max: 1m, give_up_after: 1h }
 poll: { first: 1s, max: 5s, give_up_after: 2h }
@@ -127,7 +127,7 @@ log: { level: debug, format: json }
     EXPECT_EQ(cfg.certificate.key_algorithm, "rsa_2048");
     EXPECT_FALSE(cfg.dns.check);
     EXPECT_EQ(cfg.dns.servers, (std::vector<std::string>{"127.0.0.1:5353", "10.0.0.1"}));
-    EXPECT_EQ(cfg.dns.targets, std::vector<std::string>{"edge.example"});
+    EXPECT_EQ(cfg.dns.targets, std::vector<std::string>{"edge.example.net"});
     EXPECT_EQ(cfg.dns.edge_hostname, "abc.map.azionedge.net");
     EXPECT_EQ(cfg.dns.recheck.first, 10s);
     EXPECT_EQ(cfg.poll.max, 5s);

@@ -17,6 +17,9 @@ struct name_case {
 const std::string wildcard = " is a wildcard: HTTP-01 cannot issue wildcard certificates; they need DNS-01";
 const std::string ip = " is an IP address; certificates here are for host names";
 const std::string suffix = " is a public suffix (like com, co.uk or github.io); a certificate needs a name under it";
+std::string no_tld(const std::string& tld) {
+    return ": the top-level domain \"" + tld + "\" does not exist (not in the Public Suffix List)";
+}
 
 const std::vector<name_case> cases = {
     // good, and how they are sent
@@ -46,6 +49,11 @@ const std::vector<name_case> cases = {
     {"a.example.com", "a.example.com"},
     {"shop.example.museum", "shop.example.museum"},
     {"localhost.example.com", "localhost.example.com"},
+    {"shop.example.com.br", "shop.example.com.br"},
+    {"www.example.co.uk", "www.example.co.uk"},
+    {"loja.пример.рф", "loja.xn--e1afmkfd.xn--p1ai"},
+    {"shop.example.xn--p1ai", "shop.example.xn--p1ai"},
+    {"shop.example.ck", "shop.example.ck"}, // the list knows ck only by its rule "*.ck"
     // bad: empty and characters
     {"", "!the name is empty"},
     {"   ", "!the name is empty"},
@@ -82,9 +90,22 @@ const std::vector<name_case> cases = {
     {"co.uk", "!\"co.uk\"" + suffix},
     {"github.io", "!\"github.io\"" + suffix},
     {"COM.", "!\"COM.\"" + suffix},
-    {"localhost", "!\"localhost\"" + suffix},
+    {"localhost", "!\"localhost\"" + no_tld("localhost")},
     {"xn--p1ai", "!\"xn--p1ai\"" + suffix},
     {"рф", "!\"рф\"" + suffix},
+    // bad: top-level domains that do not exist (reserved, private-use, or no domain at all)
+    {"shop.customer.123", "!\"shop.customer.123\"" + no_tld("123")},
+    {"intranet.local", "!\"intranet.local\"" + no_tld("local")},
+    {"build.internal", "!\"build.internal\"" + no_tld("internal")},
+    {"x.test", "!\"x.test\"" + no_tld("test")},
+    {"shop.invalid", "!\"shop.invalid\"" + no_tld("invalid")},
+    {"a.example", "!\"a.example\"" + no_tld("example")},
+    {"bücher.example", "!\"bücher.example\"" + no_tld("example")},
+    {"Shop.Example.", "!\"Shop.Example.\"" + no_tld("example")},
+    {"app.localhost", "!\"app.localhost\"" + no_tld("localhost")},
+    {"test", "!\"test\"" + no_tld("test")},
+    {"shop.例子", "!\"shop.例子\"" + no_tld("例子")},
+    {"shop.example.comm", "!\"shop.example.comm\"" + no_tld("comm")},
     // bad: internationalised names that UTS #46 refuses
     {"xn--zz.example.com", "!\"xn--zz.example.com\" is not a valid internationalised name"},
     {"a\xcc\x81\xe2\x80\x8d.example.com", "!\""},

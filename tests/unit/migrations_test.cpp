@@ -2,32 +2,19 @@
 
 #include "store/domain_store.hpp"
 #include "store/migrations.hpp"
+#include "temp_db.hpp"
 
 #include <gtest/gtest.h>
-
-#include <unistd.h>
 
 namespace certq::store {
 namespace {
 
-class TempDb : public ::testing::Test {
+class TempDb : public testing::temp_db_test {
 protected:
-    void SetUp() override {
-        path_ = std::filesystem::temp_directory_path() /
-                ("certq-migrations-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
-        remove();
-    }
-    void TearDown() override { remove(); }
-    void remove() {
-        for (const char* suffix : {"", "-wal", "-shm"})
-            std::filesystem::remove(path_.string() + suffix);
-    }
     std::string one(sqlite::database& db, const std::string& sql) {
         auto s = db.prepare(sql);
         return s.step() ? s.column_text(0) : "(none)";
     }
-    std::filesystem::path path_;
 };
 
 TEST_F(TempDb, FreshDatabaseGetsTheWholeSchemaInWalMode) {
