@@ -415,6 +415,30 @@ asio::awaitable<result<bool>> client::delete_certificate(slot&, std::int64_t id)
     co_return out;
 }
 
+asio::awaitable<result<workload_answer>> client::get_workload(slot&, std::int64_t id) {
+    result<workload_answer> out;
+    auto target = impl_->base_path_ + "/workspace/workloads/" + std::to_string(id) + "?fields=id,name,domains,tls";
+    auto reply = co_await impl_->exchange("get_workload", http::verb::get, std::move(target), {}, true);
+    out.ec = impl_->classify(reply, "reading workload " + std::to_string(id), out.diag);
+    if (out.ec) co_return out;
+    if (auto w = parse_workload_response(reply.body, out.ec)) out.value = std::move(*w);
+    else out.diag.message = "reading workload " + std::to_string(id) + ": the answer carries no workload";
+    co_return out;
+}
+
+asio::awaitable<result<workload_answer>> client::patch_workload(slot&, std::int64_t id,
+                                                                const workload_patch& patch) {
+    result<workload_answer> out;
+    auto target = impl_->base_path_ + "/workspace/workloads/" + std::to_string(id);
+    // A PATCH sets fields to given values: sending it twice changes nothing more.
+    auto reply = co_await impl_->exchange("patch_workload", http::verb::patch, std::move(target), to_json(patch), true);
+    out.ec = impl_->classify(reply, "changing workload " + std::to_string(id), out.diag);
+    if (out.ec) co_return out;
+    if (auto w = parse_workload_response(reply.body, out.ec)) out.value = std::move(*w);
+    else out.diag.message = "changing workload " + std::to_string(id) + ": the answer carries no workload";
+    co_return out;
+}
+
 void client::shutdown() { impl_->shutdown(); }
 void client::set_rate(double rps, int burst) { impl_->limiter_.set_rate(rps, burst); }
 const client_stats& client::stats() const { return impl_->stats_; }

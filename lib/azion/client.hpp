@@ -66,6 +66,14 @@ public:
     /// DELETE …/{id}. A 404 is success: what was to be removed is gone.
     boost::asio::awaitable<result<bool>> delete_certificate(slot&, std::int64_t id);
 
+    /// GET /workspace/workloads/{id}: its domains and certificate. error::not_found when Azion
+    /// has no such workload.
+    boost::asio::awaitable<result<workload_answer>> get_workload(slot&, std::int64_t id);
+    /// PATCH /workspace/workloads/{id} with only the fields in `patch`. The answer may be
+    /// `pending` (202): the change is being applied; read the workload again to see it.
+    boost::asio::awaitable<result<workload_answer>> patch_workload(slot&, std::int64_t id,
+                                                                   const workload_patch& patch);
+
     /// Stops waiting callers and closes every connection; calls in progress fail with
     /// operation_aborted or error::shut_down. Safe to call more than once.
     void shutdown();

@@ -86,6 +86,27 @@ std::optional<json::value> parse(std::string_view body, boost::system::error_cod
     return v;
 }
 
+std::optional<workload> workload_from(const json::value& v) {
+    if (!v.is_object()) return std::nullopt;
+    const auto& o = v.get_object();
+    auto id = int_of(member(o, "id"));
+    if (!id) return std::nullopt;
+    workload w;
+    w.id = *id;
+    w.name = text_of(o, "name");
+    if (const auto* domains = member(o, "domains"); domains && domains->is_array())
+        for (const auto& d : domains->get_array())
+            if (d.is_string()) w.domains.emplace_back(d.get_string());
+    if (const auto* tls = member(o, "tls"); tls && tls->is_object()) {
+        const auto* cert = member(tls->get_object(), "certificate");
+        if (cert && !cert->is_null()) {
+            w.certificate = int_of(cert);
+            if (!w.certificate) return std::nullopt; // neither an id nor null: not understood
+        }
+    }
+    return w;
+}
+
 } // namespace
 
 certificate_status classify_status(std::string_view status) {
@@ -181,6 +202,41 @@ std::string describe_errors(const std::vector<api_error_item>& errors, std::stri
     for (char c : body.substr(0, 200))
         out += (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) ? c : ' ';
     return out;
+}
+
+std::string to_json(const workload_patch& patch) {
+    json::object body;
+    if (patch.domains) {
+        json::array domains;
+        for (const auto& d : *patch.domains) domains.emplace_back(d);
+        body["domains"] = std::move(domains);
+    }
+    if (patch.set_certificate) {
+        json::object tls;
+        if (patch.certificate) tls["certificate"] = *patch.certificate;
+        else tls["certificate"] = nullptr;
+        body["tls"] = std::move(tls);
+    }
+    return json::serialize(body);
+}
+
+std::optional<workload_answer> parse_workload_response(std::string_view body, boost::system::error_code& ec) {
+    auto v = parse(body, ec);
+    if (!v || !v->is_object()) {
+        ec = error::bad_response;
+        return std::nullopt;
+    }
+    const auto& o = v->get_object();
+    const auto* data = member(o, "data");
+    auto w = data ? workload_from(*data) : std::nullopt;
+    if (!w) {
+        ec = error::bad_response;
+        return std::nullopt;
+    }
+    workload_answer a;
+    a.current = std::move(*w);
+    a.pending = iequals(text_of(o, "state"), "pending");
+    return a;
 }
 
 } // namespace certq::azion

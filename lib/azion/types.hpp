@@ -55,8 +55,36 @@ struct certificate_page {
     std::optional<std::string> next; // URL of the next page, if any
 };
 
+/// A workload (`/workspace/workloads/{id}`): the hostnames it serves and the one certificate
+/// it serves them with (none: Azion's default certificate, which covers no customer name).
+struct workload {
+    std::int64_t id = 0;
+    std::string name;
+    std::vector<std::string> domains;
+    std::optional<std::int64_t> certificate; // tls.certificate
+};
+
+/// A PATCH of a workload: only what is set is sent (PatchedWorkloadRequest).
+struct workload_patch {
+    std::optional<std::vector<std::string>> domains;
+    bool set_certificate = false;
+    std::optional<std::int64_t> certificate; ///< with set_certificate: the id, or null
+};
+
+/// A workload as answered, and whether the change is still being applied (202, state pending:
+/// read it again to see the result).
+struct workload_answer {
+    workload current;
+    bool pending = false;
+};
+
 /// The request body as JSON text.
 std::string to_json(const certificate_request& request);
+std::string to_json(const workload_patch& patch);
+
+/// `{"state": ..., "data": {workload}}` → workload. Sets ec (bad_response) on anything that
+/// does not carry a workload with an id.
+std::optional<workload_answer> parse_workload_response(std::string_view body, boost::system::error_code& ec);
 
 /// `{"state": ..., "data": {certificate}}` → certificate. Sets ec (bad_response) on anything
 /// that does not carry a certificate with an id.

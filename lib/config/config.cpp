@@ -262,6 +262,19 @@ config parse_config(const std::string& yaml, const std::string& source,
         le.reject_unknown();
     }
     {
+        auto m = top.sub("monitor");
+        m.read("every", cfg.monitor.every);
+        if (cfg.monitor.every < std::chrono::minutes{1})
+            m.fail(m.key_path("every"), "must be at least 1m");
+        m.read("expiry_warning", cfg.monitor.expiry_warning);
+        m.reject_unknown();
+    }
+    {
+        auto mv = top.sub("moved");
+        mv.read("remove_after", cfg.moved.remove_after);
+        mv.reject_unknown();
+    }
+    {
         auto h = top.sub("http");
         h.read("listen", cfg.http.listen);
         if (!cfg.http.listen.empty() && !valid_host_port(cfg.http.listen, true, true))

@@ -64,6 +64,17 @@ struct letsencrypt_config {
     milliseconds window = std::chrono::hours{168};
 };
 
+/// The slow schedule on which active certificates are re-read and their names re-checked.
+struct monitor_config {
+    milliseconds every = std::chrono::hours{24};
+    milliseconds expiry_warning = std::chrono::hours{24 * 14};
+};
+
+struct moved_config {
+    /// A row `moved` this long is offboarded; 0: never by itself.
+    milliseconds remove_after{0};
+};
+
 struct http_config {
     std::string listen = "127.0.0.1:9464";
 };
@@ -81,6 +92,8 @@ struct config {
     backoff_config poll{std::chrono::seconds{30}, std::chrono::minutes{15},
                         std::chrono::hours{168}};
     letsencrypt_config letsencrypt;
+    monitor_config monitor;
+    moved_config moved;
     http_config http;
     log_config log;
 };

@@ -15,6 +15,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     if (ec != std::errc{}) return std::nullopt;
     const std::string_view unit(ptr, static_cast<std::size_t>(last - ptr));
     std::int64_t scale = 0;
+    if (unit.empty() && value == 0) return std::chrono::milliseconds{0}; // "0" needs no unit
     if (unit == "ms") scale = 1;
     else if (unit == "s") scale = 1000;
     else if (unit == "m") scale = 60'000;

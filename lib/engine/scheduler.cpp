@@ -21,7 +21,7 @@ constexpr auto db_pause = std::chrono::seconds{1};
 
 bool needs_api(action a) {
     return a == action::send_request || a == action::lookup_by_name || a == action::read_status ||
-           a == action::delete_certificate;
+           a == action::delete_certificate || a == action::read_workload || a == action::patch_workload;
 }
 
 // What a failed call means for the row. Credentials and paths that Azion rejects (401, 403,
@@ -61,7 +61,8 @@ struct admit_job {
 struct claim_job {
     std::int64_t id;
     std::vector<std::string> names;
-    std::optional<std::string> operator()(store::domain_store& s) const { return s.claim_names(id, names); }
+    std::optional<std::int64_t> workload;
+    std::optional<std::string> operator()(store::domain_store& s) const { return s.claim_names(id, names, workload); }
 };
 
 struct counts_job {
@@ -185,7 +186,7 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
         auto names = requested_names(row, why);
         if (!names) co_return names_claimed{why};
         try {
-            claim_job job{row.id, std::move(*names)};
+            claim_job job{row.id, std::move(*names), row.workload_id};
             auto conflict = co_await db_.run(std::move(job));
             co_return names_claimed{conflict.value_or("")};
         } catch (const sqlite::error& e) {
@@ -244,6 +245,18 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
         if (r) co_return certificate_deleted{};
         co_return failure_event(r.ec, r.diag);
     }
+    case action::read_workload: {
+        auto r = co_await api_.get_workload(slot, d.workload.value_or(0));
+        if (r) co_return workload_seen{std::move(r.value), false};
+        if (r.ec == azion::error::not_found) co_return workload_missing{};
+        co_return failure_event(r.ec, r.diag);
+    }
+    case action::patch_workload: {
+        auto r = co_await api_.patch_workload(slot, d.workload.value_or(0), d.patch.value_or(azion::workload_patch{}));
+        if (r) co_return workload_seen{std::move(r.value), true};
+        if (r.ec == azion::error::not_found) co_return workload_missing{};
+        co_return failure_event(r.ec, r.diag);
+    }
     case action::none: break;
     }
     co_return call_failed{};
@@ -251,8 +264,22 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
 
 asio::awaitable<void> scheduler::work_on_row(domain_row row) {
     const claim held{this, {row.id}, store::domain_store::queue::requests};
+    // Changes to one workload are serialised: a read-modify-write of its domains must not
+    // interleave with another (Azion has no version field to guard it).
+    struct workload_guard {
+        std::set<std::int64_t>& busy;
+        std::optional<std::int64_t> held;
+        ~workload_guard() {
+            if (held) busy.erase(*held);
+        }
+    } workload{workloads_busy_, std::nullopt};
     auto d = on_due(row, policy_, now());
     while (true) {
+        if (d.workload && workload.held != d.workload) {
+            if (workload.held || workloads_busy_.count(*d.workload)) break; // busy: the row comes back when due
+            workloads_busy_.insert(*d.workload);
+            workload.held = d.workload;
+        }
         azion::client::slot slot;
         if (needs_api(d.next)) {
             // The slot comes before the write: a row is committed as `requesting` only when

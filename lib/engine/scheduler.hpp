@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <unordered_set>
 
 namespace certq::engine {
@@ -104,6 +105,7 @@ private:
     scheduler_options options_;
     boost::asio::steady_timer wakeup_;
     std::unordered_set<std::int64_t> busy_; // rows being worked on
+    std::set<std::int64_t> workloads_busy_;  // workloads being read and changed
     std::size_t busy_requests_ = 0;
     std::size_t busy_polls_ = 0;
     std::chrono::steady_clock::time_point next_poll_sweep_{};

@@ -1,5 +1,7 @@
 #include "engine/state_machine.hpp"
 
+#include "engine/workload_plan.hpp"
+
 #include "hostname/names.hpp"
 #include "hostname/registered_domain.hpp"
 
@@ -94,9 +96,24 @@ decision follow(const domain_row& row, const azion::certificate& c, const policy
                 const moment& m) {
     switch (c.kind()) {
     case azion::certificate_status::active: {
+        if (row.workload_id) {
+            // Active at Azion, but not served until it is on the row's workload.
+            auto d = moved(row, domain_state::attaching,
+                           "certificate " + std::to_string(c.id) + " is active; putting it on workload " +
+                               std::to_string(*row.workload_id));
+            d.after.certificate_id = c.id;
+            d.after.validity = c.validity;
+            d.after.renewed_at = c.renewed_at;
+            d.after.attach_tries = 0;
+            d.after.polls = 0;
+            d.next = action::read_workload;
+            d.workload = row.workload_id;
+            return d;
+        }
         auto d = moved(row, domain_state::active, std::nullopt);
         d.after.certificate_id = c.id;
         d.after.validity = c.validity;
+        d.after.renewed_at = c.renewed_at;
         return d;
     }
     case azion::certificate_status::failed: {
@@ -238,8 +255,127 @@ std::string certificate_name_for(const domain_row& row) {
     return base + suffix;
 }
 
-// wanted = 'absent': delete the certificate at Azion if there is one, then `removed`.
+// ---- the workload ---------------------------------------------------------------------------
+
+decision offboard(const domain_row& row, std::optional<std::int64_t> certificate_id);
+decision remove_certificate(const domain_row& row, std::optional<std::int64_t> certificate_id);
+
+namespace {
+
+// The names on the row's certificate, for the workload's domains.
+std::vector<std::string> certificate_names(const domain_row& row) {
+    std::string why;
+    return requested_names(row, why).value_or(std::vector<std::string>{});
+}
+
+// An attach (or detach) that Azion refused, or that would break a site: the certificate is kept,
+// the row stays where it is with the reason, and tries again on the dns.recheck schedule (a person
+// may fix the workload meanwhile) until give_up_after, counted from entering the state.
+decision workload_retry(const domain_row& row, const std::string& reason, const policy& p, const moment& m) {
+    if (m.now - row.state_since >= p.dns_recheck.give_up_after) {
+        const auto id = std::to_string(row.certificate_id.value_or(0));
+        auto d = moved(row, domain_state::failed,
+                       row.wanted_absent
+                           ? "could not take the names off workload " + std::to_string(row.attached_workload_id.value_or(0)) +
+                                 " in " + format_duration(p.dns_recheck.give_up_after) + ": " + reason
+                           : "certificate " + id + " is active but could not be put on workload " +
+                                 std::to_string(row.workload_id.value_or(0)) + " in " +
+                                 format_duration(p.dns_recheck.give_up_after) + ": " + reason);
+        return d;
+    }
+    auto d = unchanged(row);
+    d.after.detail = reason;
+    d.after.attach_tries = row.attach_tries + 1;
+    d.after.polls = 0;
+    d.after.next_attempt_at = m.now + jittered(backoff_delay(p.dns_recheck, row.attach_tries), m);
+    d.changed = true;
+    return d;
+}
+
+// Azion answered 202: the workload change is being applied. It is read again shortly (a few
+// times, backing off) before the attach counts as not done.
+constexpr int max_rereads_while_applied = 8;
+
+decision wait_for_workload(const domain_row& row, std::int64_t workload, const policy& p, const moment& m) {
+    if (row.polls >= max_rereads_while_applied)
+        return workload_retry(row, "workload " + std::to_string(workload) + " did not show the change after " +
+                                       std::to_string(row.polls) + " reads",
+                              p, m);
+    auto d = unchanged(row);
+    d.after.polls = row.polls + 1;
+    d.after.detail = "workload " + std::to_string(workload) + " is applying the change";
+    d.after.next_attempt_at = m.now + std::min(milliseconds{1000} * (1 << std::min(row.polls, 5)), milliseconds{30'000});
+    d.changed = true;
+    return d;
+}
+
+// The workload as it is decides the next step of an attach or, when offboarding, of a detach.
+decision on_workload(const domain_row& row, const workload_seen& ev, const policy& p, const moment& m) {
+    const auto& w = ev.answer.current;
+    const auto names = certificate_names(row);
+    if (row.wanted_absent) {
+        // Names certq put on the workload come off; a workload it was not known to have changed
+        // (a crash between its PATCH and the write that records it) is changed only if it
+        // serves the row's certificate.
+        const bool recorded = row.attached_workload_id == w.id;
+        auto plan = plan_detach(w, row.certificate_id, names);
+        if (plan.done || (!recorded && w.certificate != row.certificate_id)) {
+            auto detached = row;
+            detached.attached_workload_id.reset();
+            auto d = remove_certificate(detached, row.certificate_id);
+            d.changed = true;
+            if (d.after.state == domain_state::removed)
+                d.after.detail = "names taken off workload " + std::to_string(w.id) + "; no certificate had been issued";
+            return d;
+        }
+        if (ev.answer.pending || ev.after_patch) return wait_for_workload(row, w.id, p, m);
+        auto d = row.state == domain_state::removing ? unchanged(row) : moved(row, domain_state::removing, std::nullopt);
+        d.next = action::patch_workload;
+        d.workload = w.id;
+        d.patch = std::move(plan.patch);
+        return d;
+    }
+    auto plan = plan_attach(w, row.certificate_id.value_or(0), names);
+    if (plan.done) {
+        auto d = moved(row, domain_state::active,
+                       "serving on workload " + std::to_string(w.id) + " (" + std::to_string(w.domains.size()) +
+                           " domains)");
+        d.after.attached_workload_id = w.id;
+        d.after.attach_tries = 0;
+        d.after.polls = 0;
+        return d;
+    }
+    if (ev.answer.pending || (ev.after_patch && !plan.refused)) return wait_for_workload(row, w.id, p, m);
+    if (plan.refused) return workload_retry(row, *plan.refused, p, m);
+    auto d = unchanged(row);
+    d.next = action::patch_workload;
+    d.workload = w.id;
+    d.patch = std::move(plan.patch);
+    return d;
+}
+
+} // namespace
+
+// wanted = 'absent': off the workload first, then delete the certificate at Azion if there is
+// one, then `removed`.
 decision offboard(const domain_row& row, std::optional<std::int64_t> certificate_id) {
+    // A certificate still served is not deleted: first off the workload certq put it on, or the
+    // one it may have (the row names one and has a certificate).
+    const auto workload = row.attached_workload_id ? row.attached_workload_id
+                                                   : certificate_id ? row.workload_id : std::nullopt;
+    if (workload) {
+        auto d = row.state == domain_state::removing ? unchanged(row) : moved(row, domain_state::removing, std::nullopt);
+        d.changed = d.changed || row.certificate_id != certificate_id;
+        d.after.certificate_id = certificate_id;
+        d.next = action::read_workload;
+        d.workload = workload;
+        return d;
+    }
+    return remove_certificate(row, certificate_id);
+}
+
+// Offboarding once nothing serves the certificate: DELETE it at Azion, then `removed`.
+decision remove_certificate(const domain_row& row, std::optional<std::int64_t> certificate_id) {
     if (certificate_id) {
         auto d = row.state == domain_state::removing ? unchanged(row) : moved(row, domain_state::removing, std::nullopt);
         d.changed = d.changed || row.certificate_id != certificate_id;
@@ -272,8 +408,26 @@ decision on_due(const domain_row& row, const policy& p, const moment& m) {
             name && std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
             return moved(row, domain_state::invalid,
                          "certificate_name \"" + hostname::printable(*name) + "\" contains a control character");
+        if (row.workload_id_text)
+            return moved(row, domain_state::invalid,
+                         "workload_id \"" + hostname::printable(*row.workload_id_text) +
+                             "\" is not a workload id (a positive whole number)");
+        if (const auto names = certificate_names(row); row.workload_id && names.size() > max_workload_domains)
+            return moved(row, domain_state::invalid,
+                         std::to_string(names.size()) + " names (common name and alternative names) on a row with "
+                         "workload_id " + std::to_string(*row.workload_id) + ": Azion serves at most " +
+                             std::to_string(max_workload_domains) + " domains on one workload");
         auto d = unchanged(row);
         d.next = action::claim_names;
+        return d;
+    }
+    case domain_state::attaching: {
+        auto d = unchanged(row);
+        if (!row.workload_id) // the user took the workload off the row: nothing to attach
+            return moved(row, domain_state::active, "no workload named; certificate " +
+                                                        std::to_string(row.certificate_id.value_or(0)) + " is active");
+        d.next = action::read_workload;
+        d.workload = row.workload_id;
         return d;
     }
     case domain_state::requesting:
@@ -340,6 +494,11 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                     d.after.next_attempt_at = m.now;
                     return d;
                 }
+                if (row.state == domain_state::attaching || (row.wanted_absent && row.attached_workload_id))
+                    return workload_retry(row, "Azion refused to change workload " +
+                                                   std::to_string(row.wanted_absent ? row.attached_workload_id.value_or(0)
+                                                                                    : row.workload_id.value_or(0)) +
+                                                   ": " + ev.diag.summary(), p, m);
                 if (row.wanted_absent)
                     return moved(row, domain_state::failed, "Azion refused to delete the certificate: " + ev.diag.summary());
                 return moved(row, domain_state::failed, "Azion refused the request: " + ev.diag.summary());
@@ -357,7 +516,20 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                 d.after.next_attempt_at = ev.resume_at;
                 d.changed = true;
                 return d;
+            } else if constexpr (std::is_same_v<T, workload_seen>) {
+                return on_workload(row, ev, p, m);
+            } else if constexpr (std::is_same_v<T, workload_missing>) {
+                if (row.wanted_absent) { // nothing to take the names off
+                    auto detached = row;
+                    detached.attached_workload_id.reset();
+                    auto d = remove_certificate(detached, row.certificate_id);
+                    d.changed = true;
+                    return d;
+                }
+                return workload_retry(row, "workload " + std::to_string(row.workload_id.value_or(0)) +
+                                               " does not exist at Azion (404)", p, m);
             } else if constexpr (std::is_same_v<T, certificate_gone>) {
+                if (row.wanted_absent && row.attached_workload_id) return offboard(row, std::nullopt);
                 if (row.wanted_absent) return moved(row, domain_state::removed, "certificate no longer exists at Azion");
                 return moved(row, domain_state::failed,
                              "certificate " +

@@ -3,8 +3,8 @@
 // clock, no randomness of its own: the scheduler feeds it what happened and performs what it
 // decides, and tests drive it directly.
 //
-//   queued ─► (dns) ─► requesting ─► pending ─► active
-//                         │             └─────► failed
+//   queued ─► (dns) ─► requesting ─► pending ─► [attaching] ─► active
+//                         │             └─────► failed      (only with a workload_id)
 //                         └─ final 4xx ───────► failed
 
 #include "azion/error.hpp"
@@ -87,6 +87,15 @@ struct certificate_gone {};
 /// The certificate was deleted at Azion (or was already gone).
 struct certificate_deleted {};
 
+/// The workload as Azion shows it (read, or answered to a PATCH: `after_patch`).
+struct workload_seen {
+    azion::workload_answer answer;
+    bool after_patch = false;
+};
+
+/// The workload does not exist at Azion (404).
+struct workload_missing {};
+
 /// The row's names were recorded for it, or one is already on another live row (`conflict`).
 struct names_claimed {
     std::string conflict;
@@ -100,7 +109,7 @@ struct budget_spent {
 
 using event = std::variant<dns_verdict, certificate_seen, name_not_found, request_refused,
                            call_failed, certificate_gone, budget_spent, names_claimed,
-                           certificate_deleted>;
+                           certificate_deleted, workload_seen, workload_missing>;
 
 // ---- decisions ------------------------------------------------------------------------------
 
@@ -112,6 +121,8 @@ enum class action {
     lookup_by_name, ///< find after.request_name at Azion, then certificate_seen / name_not_found
     read_status,    ///< read after.certificate_id, then certificate_seen / certificate_gone
     delete_certificate, ///< DELETE after.certificate_id, then certificate_deleted or a failure
+    read_workload,  ///< read `workload`, then workload_seen / workload_missing / a failure
+    patch_workload, ///< PATCH `workload` with `patch`, then workload_seen (after_patch) / ...
 };
 
 struct decision {
@@ -123,6 +134,9 @@ struct decision {
     /// With a new request (not a re-send): the budgets it draws on. The write into
     /// `requesting` is then conditional on them (store::domain_store::admit).
     std::optional<store::budget_claim> claim;
+    /// With read_workload / patch_workload: which workload, and the change.
+    std::optional<std::int64_t> workload;
+    std::optional<azion::workload_patch> patch;
 };
 
 /// What to do with a row that is due (picked from the queue).

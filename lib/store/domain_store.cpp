@@ -2,6 +2,7 @@
 
 #include "store/migrations.hpp"
 
+#include <charconv>
 #include <chrono>
 
 namespace certq::store {
@@ -10,7 +11,8 @@ namespace {
 constexpr const char* row_columns =
     "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
     "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks, "
-    "wanted = 'absent', dns_excused_ms";
+    "wanted = 'absent', dns_excused_ms, workload_id, attached_workload_id, previous_certificate_id, "
+    "renewed_at, attach_tries";
 
 domain_row read_row(const sqlite::statement& s) {
     domain_row r;
@@ -33,6 +35,17 @@ domain_row read_row(const sqlite::statement& s) {
     r.dns_checks = static_cast<int>(s.column_int(14));
     r.wanted_absent = s.column_int(15) != 0;
     r.dns_excused = std::chrono::milliseconds{s.column_int(16)};
+    // A user's column: whatever was stored is read as text and must be a positive integer.
+    if (auto text = s.column_optional_text(17)) {
+        std::int64_t id = 0;
+        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), id);
+        if (ec == std::errc{} && end == text->data() + text->size() && id > 0) r.workload_id = id;
+        else r.workload_id_text = std::move(*text);
+    }
+    r.attached_workload_id = s.column_optional_int(18);
+    r.previous_certificate_id = s.column_optional_int(19);
+    r.renewed_at = s.column_optional_text(20);
+    r.attach_tries = static_cast<int>(s.column_int(21));
     return r;
 }
 
@@ -40,15 +53,15 @@ std::string select_sql(const std::string& where) {
     return std::string("SELECT ") + row_columns + " FROM domains " + where;
 }
 
-// The queues, word for word as in migrations/0005_queue_indexes.sql: SQLite uses a partial
-// index only when the query's WHERE contains the index's.
+// The queues, word for word as in migrations/0007_workloads.sql: SQLite uses a partial index
+// only when the query's WHERE contains the index's.
 constexpr const char* request_queue =
-    "((state IN ('queued', 'dns_waiting', 'throttled', 'requesting')\n"
+    "((state IN ('queued', 'dns_waiting', 'throttled', 'requesting', 'attaching')\n"
     "        OR (state = 'pending' AND certificate_id IS NULL)) AND wanted = 'present')\n"
     "   OR (wanted = 'absent' AND state != 'removed')";
 constexpr const char* poll_queue = "state = 'pending' AND certificate_id IS NOT NULL AND wanted = 'present'";
 constexpr const char* unfinished_rows =
-    "state NOT IN ('invalid', 'dns_failed', 'active', 'failed', 'removed')\n"
+    "state NOT IN ('invalid', 'dns_failed', 'active', 'moved', 'failed', 'removed')\n"
     "   OR (wanted = 'absent' AND state != 'removed')";
 
 } // namespace
@@ -75,7 +88,8 @@ domain_store::domain_store(const std::filesystem::path& path)
                                         " AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
                    "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
-                   "validity = ?8, dns_checks = ?12, "
+                   "validity = ?8, dns_checks = ?12, attached_workload_id = ?13, "
+                   "previous_certificate_id = ?14, renewed_at = ?15, attach_tries = ?16, "
                    // Only the excuse job adds to dns_excused_ms; a decision only resets it, as
                    // the row enters dns_waiting (so a decision made before an excuse landed
                    // cannot overwrite it).
@@ -135,6 +149,10 @@ std::vector<std::int64_t> domain_store::write(std::span<const domain_change> cha
         update_.bind(10, to_string(c.before_state));
         update_.bind(11, c.before_generation);
         update_.bind(12, a.dns_checks);
+        update_.bind(13, a.attached_workload_id);
+        update_.bind(14, a.previous_certificate_id);
+        update_.bind(15, a.renewed_at);
+        update_.bind(16, a.attach_tries);
         update_.run();
         if (db_.changes() == 0) stale.push_back(a.id);
     }
@@ -217,8 +235,23 @@ admission domain_store::admit(const domain_change& change, const budget_claim& c
     return {};
 }
 
-std::optional<std::string> domain_store::claim_names(std::int64_t id, const std::vector<std::string>& names) {
+std::optional<std::string> domain_store::claim_names(std::int64_t id, const std::vector<std::string>& names,
+                                                     std::optional<std::int64_t> workload) {
     sqlite::transaction tx(db_);
+    if (workload) {
+        // One workload serves one certificate: a second live row for it would take it over. The
+        // later row is refused: the one that came to intake after another row claimed the
+        // workload, or, of two not yet claimed, the one inserted later.
+        auto other = db_.prepare("SELECT id, hostname FROM domains INDEXED BY domains_workload "
+                                 "WHERE workload_id = ?1 AND id != ?2 AND state NOT IN ('invalid', 'removed') "
+                                 "AND (id < ?2 OR EXISTS (SELECT 1 FROM row_names n WHERE n.domain_id = domains.id)) "
+                                 "LIMIT 1");
+        other.bind(1, *workload).bind(2, id);
+        if (other.step())
+            return "workload " + std::to_string(*workload) + " is already named by row #" +
+                   std::to_string(other.column_int(0)) + ", " + other.column_text(1) +
+                   " (a workload serves one certificate for all its domains)";
+    }
     auto taken = db_.prepare("SELECT d.id, d.hostname FROM row_names n JOIN domains d ON d.id = n.domain_id "
                              "WHERE n.name = ?1 AND n.domain_id != ?2 AND d.state NOT IN ('invalid', 'removed') "
                              "LIMIT 1");

@@ -41,6 +41,17 @@ struct domain_row {
     std::optional<wall_time> next_attempt_at;
     wall_time state_since{};
     std::optional<std::string> validity;
+    /// The Azion workload that is to serve the row's certificate (the user's column).
+    std::optional<std::int64_t> workload_id;
+    /// Set, with what was stored, when the user's workload_id is not a positive integer.
+    std::optional<std::string> workload_id_text;
+    /// The workload certq put the row's certificate on (to take it off when offboarding).
+    std::optional<std::int64_t> attached_workload_id;
+    /// The certificate that served before a re-queue: kept until a new one replaces it.
+    std::optional<std::int64_t> previous_certificate_id;
+    std::optional<std::string> renewed_at;
+    /// Attaches (or detaches) tried in the current state, for their backoff.
+    int attach_tries = 0;
 };
 
 /// A decided change of one row: `after` replaces the daemon-owned columns, provided the row is
@@ -100,9 +111,11 @@ public:
                     wall_time now);
 
     /// Records the names a row asks for, unless one of them is already on another live row
-    /// (any state but invalid and removed): then nothing is written and the answer names that
-    /// row, e.g. `"shop.example.com" is already on row #12, shop.example.com`.
-    std::optional<std::string> claim_names(std::int64_t id, const std::vector<std::string>& names);
+    /// (any state but invalid and removed), or another live row names the same workload: then
+    /// nothing is written and the answer names that row, e.g. `"shop.example.com" is already on
+    /// row #12, shop.example.com`.
+    std::optional<std::string> claim_names(std::int64_t id, const std::vector<std::string>& names,
+                                           std::optional<std::int64_t> workload = std::nullopt);
 
     /// certq's resolvers were down for `outage`: every row waiting for DNS gets that time
     /// back (it is not counted against dns.recheck.give_up_after).

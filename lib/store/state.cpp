@@ -11,7 +11,9 @@ std::string_view to_string(domain_state s) {
     case domain_state::throttled: return "throttled";
     case domain_state::requesting: return "requesting";
     case domain_state::pending: return "pending";
+    case domain_state::attaching: return "attaching";
     case domain_state::active: return "active";
+    case domain_state::moved: return "moved";
     case domain_state::failed: return "failed";
     case domain_state::removing: return "removing";
     case domain_state::removed: return "removed";

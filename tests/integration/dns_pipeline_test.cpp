@@ -14,12 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string detail_of(environment& env, const std::string& host) {
-    auto stmt = env.db().prepare("SELECT coalesce(detail, '') FROM domains WHERE hostname = ?1");
-    stmt.bind(1, host);
-    return stmt.step() ? stmt.column_text(0) : "(no row)";
-}
-
 std::set<std::string> posted_names(const sim::azion_simulator& sim) {
     std::set<std::string> names;
     for (const auto& r : sim.requests()) {
@@ -62,22 +56,22 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
                env.state_of("later.example.com") == "dns_waiting" &&
                env.state_of("shop.caa-strict.net") == "dns_waiting" &&
                env.state_of("cn-ok.example.com") == "dns_waiting" &&
-               detail_of(env, "shop.unserved.net").find("inconclusive") != std::string::npos;
+               env.detail_of("shop.unserved.net").find("inconclusive") != std::string::npos;
     };
     ASSERT_TRUE(wait_for(settled, 60s)) << daemon->output();
 
-    EXPECT_EQ(detail_of(env, "www.shop.example.com"),
+    EXPECT_EQ(env.detail_of("www.shop.example.com"),
               "www.shop.example.com \u2192 CNAME shop.otherhost.net (not Azion)");
-    EXPECT_EQ(detail_of(env, "later.example.com"), "later.example.com: no such name (NXDOMAIN)");
-    EXPECT_EQ(detail_of(env, "shop.caa-strict.net"),
+    EXPECT_EQ(env.detail_of("later.example.com"), "later.example.com: no such name (NXDOMAIN)");
+    EXPECT_EQ(env.detail_of("shop.caa-strict.net"),
               "shop.caa-strict.net: points to Azion, but CAA at caa-strict.net allows only digicert.com "
               "(0 issue \"digicert.com\"); Let's Encrypt needs 0 issue \"letsencrypt.org\" there");
-    const auto san_detail = detail_of(env, "cn-ok.example.com");
+    const auto san_detail = env.detail_of("cn-ok.example.com");
     EXPECT_EQ(san_detail.find("cn-ok.example.com"), std::string::npos) << san_detail;
     EXPECT_NE(san_detail.find("san-bad.example.com \u2192 A 203.0.113.9"), std::string::npos) << san_detail;
     // Inconclusive is no reason to request: the row waits for DNS like one not pointing.
     EXPECT_EQ(env.state_of("shop.unserved.net"), "dns_waiting");
-    EXPECT_EQ(detail_of(env, "shop.unserved.net"),
+    EXPECT_EQ(env.detail_of("shop.unserved.net"),
               "DNS did not answer conclusively; checking again later:\n"
               "shop.unserved.net: DNS check inconclusive (no server gave an answer: SERVFAIL, REFUSED or unreachable)");
 
@@ -107,16 +101,16 @@ TEST(DnsPipeline, NotPointingCaaAndNeverConclusiveAllGiveUpEachSayingWhyAndReque
     // Nothing here can ever be issued: certqd finishes by itself.
     ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
     EXPECT_EQ(env.state_of("missing.example.com"), "dns_failed");
-    EXPECT_EQ(detail_of(env, "missing.example.com"),
+    EXPECT_EQ(env.detail_of("missing.example.com"),
               "still not pointing to Azion after 2s:\nmissing.example.com: no such name (NXDOMAIN)");
     EXPECT_EQ(env.state_of("shop.lame.net"), "dns_failed");
-    EXPECT_EQ(detail_of(env, "shop.lame.net"),
+    EXPECT_EQ(env.detail_of("shop.lame.net"),
               "DNS never answered conclusively in 2s:\n"
               "shop.lame.net: DNS check inconclusive (no server gave an answer: SERVFAIL, REFUSED or unreachable)");
     EXPECT_EQ(env.state_of("shop.caa-strict.net"), "dns_failed");
-    EXPECT_EQ(detail_of(env, "shop.caa-strict.net").rfind("CAA still forbids Let's Encrypt after 2s:\n"
+    EXPECT_EQ(env.detail_of("shop.caa-strict.net").rfind("CAA still forbids Let's Encrypt after 2s:\n"
                                                           "shop.caa-strict.net: points to Azion, but CAA at caa-strict.net", 0),
-              0u) << detail_of(env, "shop.caa-strict.net");
+              0u) << env.detail_of("shop.caa-strict.net");
     // Inconclusive names are re-checked with the same backoff as the others, not every 30 s.
     const auto checks = env.count("SELECT dns_checks FROM domains WHERE hostname = 'shop.lame.net'");
     EXPECT_GE(checks, 2);
@@ -155,7 +149,7 @@ TEST(DnsPipeline, WhenCertqsOwnResolversAnswerNothingNoRowIsFailedOrChargedAndWo
         << daemon->output();
     EXPECT_EQ(env.state_of("www.good.example.com"), "queued");
     EXPECT_EQ(env.state_of("missing.example.com"), "queued");
-    EXPECT_NE(detail_of(env, "missing.example.com").find("resolvers are not answering"), std::string::npos);
+    EXPECT_NE(env.detail_of("missing.example.com").find("resolvers are not answering"), std::string::npos);
 
     // The resolvers come back: work resumes without a restart.
     nsd_server nsd(nsd_dir, port);

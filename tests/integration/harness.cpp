@@ -300,6 +300,12 @@ std::string environment::state_of(const std::string& hostname) {
     return stmt.step() ? stmt.column_text(0) : std::string("(no row)");
 }
 
+std::string environment::detail_of(const std::string& hostname) {
+    auto stmt = db().prepare("SELECT coalesce(detail, '') FROM domains WHERE hostname = ?1");
+    stmt.bind(1, hostname);
+    return stmt.step() ? stmt.column_text(0) : std::string("(no row)");
+}
+
 std::map<std::string, std::int64_t> environment::counts_by_state() {
     std::map<std::string, std::int64_t> out;
     auto stmt = db().prepare("SELECT state, count(*) FROM domains GROUP BY state");

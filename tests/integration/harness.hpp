@@ -123,6 +123,8 @@ public:
     void insert_hostnames(int count, const std::function<std::string(int)>& name_of);
 
     std::string state_of(const std::string& hostname);
+    /// The row's detail ("" when NULL; "(no row)" when there is no such row).
+    std::string detail_of(const std::string& hostname);
     std::map<std::string, std::int64_t> counts_by_state();
     std::int64_t count(const std::string& sql);
 

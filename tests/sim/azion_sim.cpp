@@ -38,6 +38,7 @@ namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr const char* prefixes[] = {"/v4/workspace/tls/certificates",
                                     "/v4/digital_certificates/certificates"};
+constexpr const char* workloads_prefix = "/v4/workspace/workloads/";
 
 json::object error_body(unsigned status, const std::string& code, const std::string& title,
                         const std::string& detail, const std::string& pointer = {}) {
@@ -99,6 +100,8 @@ struct azion_simulator::impl {
     std::vector<recorded_request> log;
     std::map<std::int64_t, sim_certificate> certs;
     std::int64_t next_id = 103000;
+
+    workload_registry workloads;
 
     double tokens = 0;
     steady::time_point refilled = steady::now();
@@ -248,6 +251,7 @@ struct azion_simulator::impl {
         auto parsed = boost::urls::parse_origin_form(req.target());
         if (!parsed) return respond(400, error_body(400, "10000", "Bad Request", "bad target"));
         const std::string path(parsed->path());
+        if (path.rfind(workloads_prefix, 0) == 0) return handle_workload(req, path, parsed->params(), now, respond);
         std::string rest;
         bool known = false;
         for (const char* prefix : prefixes) {
@@ -286,10 +290,51 @@ struct azion_simulator::impl {
             return respond(200, json::object{{"state", "executed"},
                                              {"data", to_json(it->second, now, std::nullopt)}});
         if (req.method() == http::verb::delete_) {
+            // What Azion answers here is not documented; a certificate a workload serves is
+            // refused, as deleting it would break the workload's sites.
+            if (auto serving = workloads.serving(id, now); !serving.empty())
+                return respond(400, error_body(400, "10000", "Bad Request",
+                                               "This certificate is in use by workload " + std::to_string(serving.front()) +
+                                                   " and cannot be deleted."));
             it->second.deleted = true;
             return respond(200, json::object{{"state", "executed"}});
         }
         return respond(405, error_body(405, "10005", "Method Not Allowed", "Method not allowed."));
+    }
+
+    template <class Respond, class Params>
+    response handle_workload(const http::request<http::string_body>& req, const std::string& path,
+                             const Params& params, steady::time_point now, Respond& respond) {
+        std::int64_t id = 0;
+        try {
+            const auto rest = path.substr(std::string_view(workloads_prefix).size());
+            std::size_t used = 0;
+            id = std::stoll(rest, &used);
+            if (used != rest.size() || id < 1) throw std::invalid_argument("id");
+        } catch (const std::exception&) {
+            return respond(404, error_body(404, "10004", "Not Found", "Not found."));
+        }
+        std::optional<std::set<std::string>> fields;
+        for (auto p : params) {
+            if (p.key != "fields") continue;
+            fields.emplace();
+            std::string list(p.value);
+            for (std::size_t start = 0;;) {
+                const auto comma = list.find(',', start);
+                fields->insert(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+        }
+        const auto check = [&](std::int64_t cert) -> std::optional<std::string> {
+            auto it = certs.find(cert);
+            if (it == certs.end() || it->second.deleted)
+                return "Invalid pk \"" + std::to_string(cert) + "\" - object does not exist.";
+            if (status_of(it->second, now) != "active") return "Certificate " + std::to_string(cert) + " is not active.";
+            return std::nullopt;
+        };
+        auto a = workloads.handle(std::string(req.method_string()), id, req.body(), fields, now, check);
+        return respond(a.status, a.body);
     }
 
     template <class Respond> response create(const std::string& body, steady::time_point now, Respond& respond) {
@@ -489,6 +534,21 @@ void azion_simulator::set_rate_limit(double rate, int burst) {
     std::lock_guard lock(impl_->mutex);
     impl_->options.rate_limit = rate;
     impl_->options.rate_burst = burst;
+}
+
+void azion_simulator::put_workload(sim_workload w) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->workloads.put(std::move(w));
+}
+
+std::optional<sim_workload> azion_simulator::workload(std::int64_t id) const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->workloads.get(id, steady::now());
+}
+
+void azion_simulator::set_workload_apply_delay(std::chrono::milliseconds delay) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->workloads.apply_delay = delay;
 }
 
 unsigned short azion_simulator::port() const { return impl_->port; }

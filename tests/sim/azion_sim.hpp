@@ -5,6 +5,8 @@
 // bodies, a server-side rate limit answering 429 with Retry-After, and issuance that takes time
 // and can fail with Azion's own words. It records every request it gets.
 
+#include "sim_workloads.hpp"
+
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -85,6 +87,13 @@ public:
     /// Copies, safe to call from any thread while it serves.
     std::vector<recorded_request> requests() const;
     std::vector<sim_certificate> certificates() const;
+
+    /// Creates or replaces a workload (what a provider already has at Azion).
+    void put_workload(sim_workload w);
+    /// A workload as it is now; nullopt when there is none.
+    std::optional<sim_workload> workload(std::int64_t id) const;
+    /// 0: workload PATCHes apply at once (200); otherwise they answer 202 and show after this.
+    void set_workload_apply_delay(std::chrono::milliseconds delay);
 
     /// Changes the faults and limits while serving.
     void set_faults(double server_error, double cut, double hang, double malformed);

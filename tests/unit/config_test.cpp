@@ -28,6 +28,8 @@ TEST(Duration, ParsesEveryUnit) {
     EXPECT_EQ(parse_duration("72h"), 72h);
     EXPECT_EQ(parse_duration("7d"), 168h);
     EXPECT_EQ(parse_duration("0s"), 0ms);
+    EXPECT_EQ(parse_duration("0"), 0ms); // as in moved: { remove_after: 0 }
+    EXPECT_FALSE(parse_duration("5"));
 }
 
 TEST(Duration, RejectsWhatIsNotADuration) {
