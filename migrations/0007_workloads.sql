@@ -37,6 +37,7 @@ CREATE TABLE domains_v7 (
     attached_workload_id    INTEGER,                   -- the workload certq put certificate_id on
     previous_certificate_id INTEGER,                   -- served before a re-queue; deleted once replaced
     renewed_at        TEXT,                            -- the certificate's last renewal, as Azion says
+    valid_until       INTEGER,                         -- Unix ms: the end of `validity`
     attach_tries      INTEGER NOT NULL DEFAULT 0       -- attaches (or detaches) tried in this state
 );
 
@@ -61,8 +62,11 @@ DROP TABLE row_names_kept;
 CREATE TABLE retired_certificates (
     certificate_id INTEGER PRIMARY KEY,
     domain_id      INTEGER NOT NULL,
-    since          INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+    since          INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+    attempts       INTEGER NOT NULL DEFAULT 0,        -- DELETEs Azion refused so far
+    next_at        INTEGER NOT NULL DEFAULT 0         -- Unix ms: when to try again
 );
+CREATE INDEX retired_certificates_due ON retired_certificates (next_at);
 
 CREATE INDEX domains_certificate_id ON domains (certificate_id);
 CREATE INDEX domains_workload ON domains (workload_id) WHERE workload_id IS NOT NULL;
@@ -106,22 +110,36 @@ BEGIN
 END;
 
 -- A re-queue starts a new generation. The certificate the row had is not forgotten: it becomes
--- the previous one (it keeps serving, and is attached again when the names did not change, or
--- deleted once a new one replaced it); one that was already previous is retired.
+-- the previous one (it keeps serving, and is used again when the names did not change, or is
+-- deleted once a new one serves in its place). A row can hold two: the one serving (its
+-- certificate when active or moved, else the previous one) is kept, the other retired.
 CREATE TRIGGER domains_requeued AFTER UPDATE OF state ON domains
 WHEN NEW.state = 'queued' AND OLD.state IS NOT 'queued'
 BEGIN
     INSERT OR IGNORE INTO retired_certificates (certificate_id, domain_id)
-    SELECT OLD.previous_certificate_id, OLD.id
+    SELECT CASE WHEN OLD.state IN ('active', 'moved') THEN OLD.previous_certificate_id
+                ELSE OLD.certificate_id END, OLD.id
      WHERE OLD.previous_certificate_id IS NOT NULL AND OLD.certificate_id IS NOT NULL
        AND OLD.previous_certificate_id != OLD.certificate_id;
     UPDATE domains
        SET generation = OLD.generation + 1, request_name = NULL, certificate_id = NULL,
-           previous_certificate_id = coalesce(OLD.certificate_id, OLD.previous_certificate_id),
+           previous_certificate_id = CASE WHEN OLD.state IN ('active', 'moved')
+                                          THEN coalesce(OLD.certificate_id, OLD.previous_certificate_id)
+                                          ELSE coalesce(OLD.previous_certificate_id, OLD.certificate_id) END,
            detail = CASE WHEN NEW.detail IS OLD.detail THEN NULL ELSE NEW.detail END,
            attempts = 0, polls = 0, dns_checks = 0, attach_tries = 0, next_attempt_at = NULL,
            validity = NULL, renewed_at = NULL
      WHERE id = NEW.id;
+END;
+
+-- The daemon lets go of the previous certificate once a new one serves in its place (or the row
+-- is offboarded): it is retired, and deleted at Azion from there.
+CREATE TRIGGER domains_previous_released AFTER UPDATE OF previous_certificate_id ON domains
+WHEN OLD.previous_certificate_id IS NOT NULL AND NEW.previous_certificate_id IS NULL
+     AND OLD.previous_certificate_id IS NOT NEW.certificate_id
+BEGIN
+    INSERT OR IGNORE INTO retired_certificates (certificate_id, domain_id)
+    VALUES (OLD.previous_certificate_id, NEW.id);
 END;
 
 CREATE TRIGGER domains_wanted_changed AFTER UPDATE OF wanted ON domains

@@ -112,7 +112,58 @@ std::optional<workload> workload_from(const json::value& v) {
 certificate_status classify_status(std::string_view status) {
     if (iequals(status, "active")) return certificate_status::active;
     if (iequals(status, "failed")) return certificate_status::failed;
+    if (iequals(status, "expired")) return certificate_status::expired;
     return certificate_status::pending;
+}
+
+std::optional<std::chrono::sys_time<std::chrono::milliseconds>> parse_time(std::string_view text) {
+    using namespace std::chrono;
+    // Fixed positions: YYYY-MM-DD?HH:MM:SS
+    const auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+        if (at + n > text.size()) return std::nullopt;
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (text[i] < '0' || text[i] > '9') return std::nullopt;
+            v = v * 10 + (text[i] - '0');
+        }
+        return v;
+    };
+    const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+               se = digits(17, 2);
+    if (!y || !mo || !d || !h || !mi || !se || text[4] != '-' || text[7] != '-' ||
+        (text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':')
+        return std::nullopt;
+    const year_month_day date{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
+    if (!date.ok() || *h > 23 || *mi > 59 || *se > 60) return std::nullopt;
+    std::size_t at = 19;
+    milliseconds fraction{0};
+    if (at < text.size() && text[at] == '.') {
+        ++at;
+        int scale = 100, ms = 0;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+            ms += (text[at] - '0') * scale;
+            scale /= 10;
+            ++at;
+        }
+        fraction = milliseconds{ms};
+    }
+    minutes offset{0};
+    if (at < text.size()) {
+        const auto zone = text.substr(at);
+        if (zone == "Z" || zone == "z") {
+            // UTC
+        } else if ((zone[0] == '+' || zone[0] == '-') && (zone.size() == 6 || zone.size() == 5)) {
+            const auto oh = digits(at + 1, 2);
+            const auto om = digits(at + (zone.size() == 6 ? 4 : 3), 2);
+            if (!oh || !om || (zone.size() == 6 && zone[3] != ':')) return std::nullopt;
+            offset = hours{*oh} + minutes{*om};
+            if (zone[0] == '-') offset = -offset;
+        } else {
+            return std::nullopt;
+        }
+    }
+    const auto local = sys_days{date} + hours{*h} + minutes{*mi} + seconds{*se} + fraction;
+    return time_point_cast<milliseconds>(local - offset);
 }
 
 certificate_status certificate::kind() const { return classify_status(status); }

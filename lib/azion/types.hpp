@@ -4,6 +4,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +15,7 @@ namespace certq::azion {
 
 /// What certq makes of a certificate's `status` (compared without case; unknown values mean
 /// "not finished yet", as the enum is marked extensible).
-enum class certificate_status { pending, active, failed };
+enum class certificate_status { pending, active, failed, expired };
 
 struct certificate {
     std::int64_t id = 0;
@@ -29,6 +30,10 @@ struct certificate {
 };
 
 certificate_status classify_status(std::string_view status);
+
+/// Azion's times (`validity`, `renewed_at`): `2028-03-24 20:09:00-03:00`, or ISO 8601 with `T`,
+/// fractions and `Z`. nullopt for anything else.
+std::optional<std::chrono::sys_time<std::chrono::milliseconds>> parse_time(std::string_view text);
 
 struct certificate_request {
     std::string name;

@@ -264,8 +264,8 @@ config parse_config(const std::string& yaml, const std::string& source,
     {
         auto m = top.sub("monitor");
         m.read("every", cfg.monitor.every);
-        if (cfg.monitor.every < std::chrono::minutes{1})
-            m.fail(m.key_path("every"), "must be at least 1m");
+        if (cfg.monitor.every < std::chrono::seconds{1})
+            m.fail(m.key_path("every"), "must be at least 1s");
         m.read("expiry_warning", cfg.monitor.expiry_warning);
         m.reject_unknown();
     }

@@ -21,7 +21,8 @@ constexpr auto db_pause = std::chrono::seconds{1};
 
 bool needs_api(action a) {
     return a == action::send_request || a == action::lookup_by_name || a == action::read_status ||
-           a == action::delete_certificate || a == action::read_workload || a == action::patch_workload;
+           a == action::delete_certificate || a == action::read_workload || a == action::patch_workload ||
+           a == action::read_previous;
 }
 
 // What a failed call means for the row. Credentials and paths that Azion rejects (401, 403,
@@ -77,6 +78,33 @@ struct excuse_job {
     }
 };
 
+struct retired_job {
+    wall_time now;
+    std::vector<store::retired_certificate> operator()(store::domain_store& s) const { return s.due_retired(now, 10); }
+};
+
+struct retired_done_job {
+    std::int64_t certificate_id;
+    bool operator()(store::domain_store& s) const {
+        s.retired_deleted(certificate_id);
+        return true;
+    }
+};
+
+struct retired_refused_job {
+    std::int64_t certificate_id;
+    wall_time next_at;
+    bool operator()(store::domain_store& s) const {
+        s.retired_refused(certificate_id, next_at);
+        return true;
+    }
+};
+
+struct expiring_job {
+    wall_time before;
+    std::int64_t operator()(store::domain_store& s) const { return s.expiring(before); }
+};
+
 struct unfinished_job {
     std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
 };
@@ -110,7 +138,9 @@ void scheduler::stop() {
 
 void scheduler::release(std::int64_t id, store::domain_store::queue q) {
     busy_.erase(id);
-    auto& count = q == store::domain_store::queue::requests ? busy_requests_ : busy_polls_;
+    auto& count = q == store::domain_store::queue::requests ? busy_requests_
+                  : q == store::domain_store::queue::polls  ? busy_polls_
+                                                            : busy_monitor_;
     --count;
     // When the last scan left due rows behind, look again once half the places are free:
     // refilling in chunks costs one query per chunk rather than one per row.
@@ -245,6 +275,12 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
         if (r) co_return certificate_deleted{};
         co_return failure_event(r.ec, r.diag);
     }
+    case action::read_previous: {
+        auto r = co_await api_.get_certificate(slot, row.previous_certificate_id.value_or(0));
+        if (r) co_return previous_seen{std::move(r.value)};
+        if (r.ec == azion::error::not_found) co_return previous_seen{};
+        co_return call_failed{r.diag};
+    }
     case action::read_workload: {
         auto r = co_await api_.get_workload(slot, d.workload.value_or(0));
         if (r) co_return workload_seen{std::move(r.value), false};
@@ -358,6 +394,94 @@ asio::awaitable<void> scheduler::poll_batch(std::vector<domain_row> rows) {
         for (const auto& [before, after] : moved) log_change(before, after);
 }
 
+asio::awaitable<void> scheduler::monitor_batch(std::vector<domain_row> rows) {
+    claim held{this, {}, store::domain_store::queue::monitor};
+    std::vector<std::int64_t> ids;
+    for (const auto& r : rows) {
+        held.ids.push_back(r.id);
+        if (r.certificate_id) ids.push_back(*r.certificate_id);
+    }
+    std::map<std::int64_t, azion::certificate> by_id;
+    bool listed = false;
+    {
+        auto slot = co_await api_.acquire_slot();
+        if (!slot || stopping_) co_return;
+        auto list = co_await api_.list_certificates(slot, ids);
+        listed = static_cast<bool>(list);
+        if (!listed)
+            spdlog::warn("re-reading {} active certificate(s) failed: {}; trying again later", ids.size(),
+                         list.diag.summary());
+        for (auto& c : list.value) by_id.emplace(c.id, std::move(c));
+    }
+    std::vector<domain_change> changes;
+    std::vector<std::pair<domain_row, domain_row>> moved;
+    for (const auto& row : rows) {
+        if (stopping_) break;
+        monitor_report report;
+        if (listed && row.certificate_id) {
+            if (auto it = by_id.find(*row.certificate_id); it != by_id.end()) {
+                report.certificate = it->second;
+            } else {
+                // Not in the list: only a definite 404 says it is gone.
+                auto slot = co_await api_.acquire_slot();
+                if (!slot) break;
+                auto one = co_await api_.get_certificate(slot, *row.certificate_id);
+                if (one) report.certificate = std::move(one.value);
+                else report.gone = one.ec == azion::error::not_found;
+            }
+        }
+        std::string why;
+        if (auto names = requested_names(row, why)) report.dns = co_await dns_.check(*names);
+        auto md = on_monitor(row, report, policy_, now());
+        if (md.renewed) {
+            spdlog::info("row {} {}: certificate {} renewed by Azion (renewed_at {}, valid until {})", row.id,
+                         row.hostname, row.certificate_id.value_or(0), md.d.after.renewed_at.value_or("?"),
+                         md.d.after.validity.value_or("?"));
+            if (options_.metrics) ++options_.metrics->certificates_renewed;
+        }
+        if (!md.d.changed) continue;
+        changes.push_back({row.state, row.generation, md.d.after});
+        moved.emplace_back(row, md.d.after);
+    }
+    if (co_await save(std::move(changes), store::durability::normal))
+        for (const auto& [before, after] : moved) log_change(before, after);
+}
+
+asio::awaitable<void> scheduler::retire() {
+    struct done_flag {
+        bool& flag;
+        ~done_flag() { flag = false; }
+    } reset{retiring_};
+    std::vector<store::retired_certificate> due_now;
+    try {
+        due_now = co_await db_.run(retired_job{wall_now()});
+    } catch (const sqlite::error& e) {
+        spdlog::debug("reading retired certificates failed: {}", e.what());
+        co_return;
+    }
+    for (const auto& r : due_now) {
+        if (stopping_) co_return;
+        auto slot = co_await api_.acquire_slot();
+        if (!slot) co_return;
+        auto deleted = co_await api_.delete_certificate(slot, r.certificate_id);
+        slot = {};
+        try {
+            if (deleted) {
+                spdlog::info("certificate {} of row {} deleted at Azion: a newer one serves in its place",
+                             r.certificate_id, r.domain_id);
+                co_await db_.run(retired_done_job{r.certificate_id});
+            } else {
+                const auto wait = backoff_delay({std::chrono::minutes{1}, std::chrono::hours{6}, {}}, r.attempts);
+                spdlog::warn("certificate {} of row {} could not be deleted at Azion: {}; trying again in {}",
+                             r.certificate_id, r.domain_id, deleted.diag.summary(), format_duration(wait));
+                co_await db_.run(retired_refused_job{r.certificate_id, wall_now() + wait});
+            }
+        } catch (const sqlite::error& e) {
+            spdlog::warn("recording a retired certificate failed: {}", e.what());
+        }
+    }
+}
+
 asio::awaitable<std::vector<domain_row>> scheduler::due(store::domain_store::queue q, wall_time at,
                                                        std::size_t room) {
     std::vector<domain_row> rows;
@@ -387,17 +511,29 @@ asio::awaitable<void> scheduler::scan() {
         asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
     }
 
+    if (steady_now >= next_retire_ && !retiring_ && !stopping_) {
+        next_retire_ = steady_now + std::chrono::seconds{5};
+        retiring_ = true;
+        asio::co_spawn(ex_, retire(), log_spawn_failure);
+    }
     if (steady_now < next_poll_sweep_ || stopping_) co_return;
     next_poll_sweep_ = steady_now + options_.poll_sweep;
-    const auto poll_room = options_.max_poll_rows - std::min(options_.max_poll_rows, busy_polls_);
-    auto pending = co_await due(queue::polls, wall_now() + options_.poll_lead, poll_room);
-    for (std::size_t first = 0; first < pending.size(); first += max_ids_per_list) {
-        const auto last = std::min(pending.size(), first + max_ids_per_list);
-        std::vector<domain_row> batch(std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(first)),
-                                      std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(last)));
+    co_await sweep(queue::polls, wall_now() + options_.poll_lead, busy_polls_);
+    // The slow schedule takes rows due a little later too: a list call carries up to 100.
+    co_await sweep(queue::monitor, wall_now() + options_.poll_lead, busy_monitor_);
+}
+
+asio::awaitable<void> scheduler::sweep(store::domain_store::queue q, wall_time until, std::size_t& busy) {
+    const auto room = options_.max_poll_rows - std::min(options_.max_poll_rows, busy);
+    auto rows = co_await due(q, until, room);
+    for (std::size_t first = 0; first < rows.size(); first += max_ids_per_list) {
+        const auto last = std::min(rows.size(), first + max_ids_per_list);
+        std::vector<domain_row> batch(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(first)),
+                                      std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(last)));
         for (const auto& row : batch) busy_.insert(row.id);
-        busy_polls_ += batch.size();
-        asio::co_spawn(ex_, poll_batch(std::move(batch)), log_spawn_failure);
+        busy += batch.size();
+        if (q == store::domain_store::queue::polls) asio::co_spawn(ex_, poll_batch(std::move(batch)), log_spawn_failure);
+        else asio::co_spawn(ex_, monitor_batch(std::move(batch)), log_spawn_failure);
     }
 }
 
@@ -414,6 +550,9 @@ asio::awaitable<void> scheduler::report() {
             for (const auto& [state, n] : counts) options_.metrics->domains[std::string(to_string(state))] = n;
         }
         if (options_.on_counts) options_.on_counts(counts);
+        if (options_.metrics)
+            options_.metrics->certificates_expiring =
+                co_await db_.run(expiring_job{wall_now() + policy_.expiry_warning});
     } catch (const sqlite::error& e) {
         spdlog::debug("counting rows failed: {}", e.what());
     }

@@ -33,7 +33,8 @@ struct scheduler_options {
     /// Rows on their way to a certificate id being worked on at once (waiting for DNS, a
     /// slot, a token, or an answer). More wait in the table.
     std::size_t max_request_rows = 256;
-    /// Pending rows being polled at once, in batches of up to 100 per list call.
+    /// Pending rows being polled at once, in batches of up to 100 per list call (and as many
+    /// active rows on the slow schedule).
     std::size_t max_poll_rows = 1000;
     /// Pending rows are swept this often, taking those due within `poll_lead` too, so that
     /// one list call carries many rows instead of one call per row.
@@ -72,6 +73,13 @@ private:
                                                                wall_time at, std::size_t room);
     boost::asio::awaitable<void> work_on_row(store::domain_row row);
     boost::asio::awaitable<void> poll_batch(std::vector<store::domain_row> rows);
+    /// The slow schedule: active and moved rows re-read in one list call per 100, and their
+    /// names re-checked in DNS.
+    boost::asio::awaitable<void> monitor_batch(std::vector<store::domain_row> rows);
+    /// Deletes certificates of earlier generations that nothing serves any more.
+    boost::asio::awaitable<void> retire();
+    /// Spawns batches of up to 100 due rows of `q` (polls or the slow schedule).
+    boost::asio::awaitable<void> sweep(store::domain_store::queue q, wall_time until, std::size_t& busy);
     boost::asio::awaitable<event> perform(const decision& d, azion::client::slot& slot);
     /// The step into `requesting` for a new request, under the budgets. nullopt: nothing was
     /// written (the row moved on, or the database refused).
@@ -108,7 +116,10 @@ private:
     std::set<std::int64_t> workloads_busy_;  // workloads being read and changed
     std::size_t busy_requests_ = 0;
     std::size_t busy_polls_ = 0;
+    std::size_t busy_monitor_ = 0;
+    bool retiring_ = false; // a task is deleting retired certificates
     std::chrono::steady_clock::time_point next_poll_sweep_{};
+    std::chrono::steady_clock::time_point next_retire_{};
     std::chrono::steady_clock::time_point next_report_{};
     std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace certq::engine {
@@ -25,6 +26,19 @@ std::string trim(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
+
+// The end of offboarding: a certificate of an earlier generation still kept is let go of too
+// (the store retires it, and it is deleted at Azion from there).
+decision gone(const domain_row& row, std::string detail) {
+    decision d;
+    d.after = row;
+    d.after.state = domain_state::removed;
+    d.after.detail = std::move(detail);
+    d.after.next_attempt_at.reset();
+    d.after.previous_certificate_id.reset();
+    d.changed = true;
+    return d;
+}
 
 decision unchanged(const domain_row& row) {
     decision d;
@@ -91,6 +105,24 @@ wall_time poll_time(const domain_row& row, const policy& p, const moment& m) {
     return m.now + delay;
 }
 
+// What Azion says of a certificate's life, recorded on the row.
+void record_validity(domain_row& row, const azion::certificate& c) {
+    row.validity = c.validity;
+    row.renewed_at = c.renewed_at;
+    row.valid_until.reset();
+    if (c.validity)
+        if (auto end = azion::parse_time(*c.validity)) row.valid_until = *end;
+}
+
+// The row's certificate serves (on its workload, when it names one): it is watched from now on,
+// and the certificate it replaces, if any, is let go of (the store retires it for deletion).
+void now_serving(decision& d, const policy& p, const moment& m) {
+    d.after.next_attempt_at = next_monitor(p, m, true);
+    d.after.previous_certificate_id.reset();
+    d.after.attach_tries = 0;
+    d.after.polls = 0;
+}
+
 // The certificate as Azion shows it now decides the row's state.
 decision follow(const domain_row& row, const azion::certificate& c, const policy& p,
                 const moment& m) {
@@ -102,8 +134,7 @@ decision follow(const domain_row& row, const azion::certificate& c, const policy
                            "certificate " + std::to_string(c.id) + " is active; putting it on workload " +
                                std::to_string(*row.workload_id));
             d.after.certificate_id = c.id;
-            d.after.validity = c.validity;
-            d.after.renewed_at = c.renewed_at;
+            record_validity(d.after, c);
             d.after.attach_tries = 0;
             d.after.polls = 0;
             d.next = action::read_workload;
@@ -112,13 +143,15 @@ decision follow(const domain_row& row, const azion::certificate& c, const policy
         }
         auto d = moved(row, domain_state::active, std::nullopt);
         d.after.certificate_id = c.id;
-        d.after.validity = c.validity;
-        d.after.renewed_at = c.renewed_at;
+        record_validity(d.after, c);
+        now_serving(d, p, m);
         return d;
     }
-    case azion::certificate_status::failed: {
+    case azion::certificate_status::failed:
+    case azion::certificate_status::expired: {
         auto d = moved(row, domain_state::failed,
-                       "Azion failed certificate " + std::to_string(c.id) + ": " +
+                       "Azion " + std::string(c.kind() == azion::certificate_status::failed ? "failed" : "reports expired") +
+                           " certificate " + std::to_string(c.id) + ": " +
                            (c.status_detail.empty() ? std::string("no reason given")
                                                     : c.status_detail));
         d.after.certificate_id = c.id;
@@ -224,7 +257,77 @@ policy policy::from(const config& cfg) {
     p.dns_recheck = cfg.dns.recheck;
     p.budget.per_registered_domain = cfg.letsencrypt.per_registered_domain;
     p.budget.window = cfg.letsencrypt.window;
+    p.monitor_every = cfg.monitor.every;
+    p.moved_remove_after = cfg.moved.remove_after;
+    p.expiry_warning = cfg.monitor.expiry_warning;
     return p;
+}
+
+wall_time next_monitor(const policy& p, const moment& m, bool first) {
+    const double share = first ? 0.1 + 0.9 * m.jitter : 0.9 + 0.2 * m.jitter;
+    return m.now + milliseconds{static_cast<milliseconds::rep>(static_cast<double>(p.monitor_every.count()) * share)};
+}
+
+monitor_decision on_monitor(const domain_row& row, const monitor_report& report, const policy& p, const moment& m) {
+    monitor_decision out;
+    auto& d = out.d;
+    d = unchanged(row);
+    d.changed = true;
+    d.after.next_attempt_at = next_monitor(p, m, false);
+    const auto id = std::to_string(row.certificate_id.value_or(0));
+    if (report.gone) {
+        d = moved(row, domain_state::failed, "certificate " + id + " no longer exists at Azion");
+        return out;
+    }
+    if (const auto& c = report.certificate) {
+        const auto kind = c->kind();
+        if (kind == azion::certificate_status::failed || kind == azion::certificate_status::expired) {
+            d = moved(row, domain_state::failed,
+                      "Azion reports certificate " + id + " " + c->status +
+                          (c->status_detail.empty() ? std::string() : ": " + c->status_detail));
+            record_validity(d.after, *c);
+            return out;
+        }
+        out.renewed = c->renewed_at && c->renewed_at != row.renewed_at;
+        record_validity(d.after, *c);
+    }
+    if (!report.dns) return out;
+    switch (report.dns->result) {
+    case dns_verdict::outcome::points:
+        if (row.state == domain_state::moved) {
+            auto back = moved(row, domain_state::active, "names point to Azion again");
+            back.after.next_attempt_at = d.after.next_attempt_at;
+            back.after.validity = d.after.validity;
+            back.after.renewed_at = d.after.renewed_at;
+            back.after.valid_until = d.after.valid_until;
+            d = back;
+        }
+        break;
+    case dns_verdict::outcome::not_yet: {
+        const auto detail = "names no longer point to Azion (its renewal needs them to):\n" + report.dns->detail;
+        if (row.state == domain_state::active) {
+            auto away = moved(row, domain_state::moved, detail);
+            away.after.next_attempt_at = d.after.next_attempt_at;
+            away.after.validity = d.after.validity;
+            away.after.renewed_at = d.after.renewed_at;
+            away.after.valid_until = d.after.valid_until;
+            d = away;
+        } else {
+            d.after.detail = detail;
+            if (p.moved_remove_after.count() > 0 && m.now - row.state_since >= p.moved_remove_after) {
+                // Gone for good: offboard it (the daemon's one write to `wanted`).
+                d.after.wanted_absent = true;
+                d.after.detail = "moved away " + format_duration(p.moved_remove_after) + " ago; offboarding:\n" +
+                                 report.dns->detail;
+                d.after.next_attempt_at = m.now;
+            }
+        }
+        break;
+    }
+    case dns_verdict::outcome::inconclusive:
+    case dns_verdict::outcome::unavailable: break; // says nothing about where the names point
+    }
+    return out;
 }
 
 milliseconds backoff_delay(const backoff_config& b, int n) {
@@ -318,8 +421,12 @@ decision on_workload(const domain_row& row, const workload_seen& ev, const polic
         // (a crash between its PATCH and the write that records it) is changed only if it
         // serves the row's certificate.
         const bool recorded = row.attached_workload_id == w.id;
-        auto plan = plan_detach(w, row.certificate_id, names);
-        if (plan.done || (!recorded && w.certificate != row.certificate_id)) {
+        std::vector<std::int64_t> ours;
+        for (const auto& id : {row.certificate_id, row.previous_certificate_id})
+            if (id) ours.push_back(*id);
+        const bool serves_ours = w.certificate && std::find(ours.begin(), ours.end(), *w.certificate) != ours.end();
+        auto plan = plan_detach(w, ours, names);
+        if (plan.done || (!recorded && !serves_ours)) {
             auto detached = row;
             detached.attached_workload_id.reset();
             auto d = remove_certificate(detached, row.certificate_id);
@@ -341,8 +448,7 @@ decision on_workload(const domain_row& row, const workload_seen& ev, const polic
                        "serving on workload " + std::to_string(w.id) + " (" + std::to_string(w.domains.size()) +
                            " domains)");
         d.after.attached_workload_id = w.id;
-        d.after.attach_tries = 0;
-        d.after.polls = 0;
+        now_serving(d, p, m);
         return d;
     }
     if (ev.answer.pending || (ev.after_patch && !plan.refused)) return wait_for_workload(row, w.id, p, m);
@@ -383,7 +489,7 @@ decision remove_certificate(const domain_row& row, std::optional<std::int64_t> c
         d.next = action::delete_certificate;
         return d;
     }
-    return moved(row, domain_state::removed, "removed; no certificate had been issued");
+    return gone(row, "removed; no certificate had been issued");
 }
 
 decision on_due(const domain_row& row, const policy& p, const moment& m) {
@@ -475,8 +581,7 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                 if (row.wanted_absent) return offboard(row, ev.certificate.id);
                 return follow(row, ev.certificate, p, m);
             } else if constexpr (std::is_same_v<T, certificate_deleted>) {
-                return moved(row, domain_state::removed,
-                             "certificate " + std::to_string(row.certificate_id.value_or(0)) + " deleted at Azion");
+                return gone(row, "certificate " + std::to_string(row.certificate_id.value_or(0)) + " deleted at Azion");
             } else if constexpr (std::is_same_v<T, name_not_found>) {
                 if (row.wanted_absent) return offboard(row, std::nullopt);
                 if (row.state == domain_state::requesting || !row.certificate_id) return send(row, p);
@@ -507,8 +612,36 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
             } else if constexpr (std::is_same_v<T, names_claimed>) {
                 if (!ev.conflict.empty()) return moved(row, domain_state::invalid, ev.conflict);
                 auto d = unchanged(row);
-                d.next = action::check_dns;
+                // Re-queued with a certificate: if it is still active for the same names, it is
+                // put to use again instead of asking Let's Encrypt for another.
+                const bool reusable = row.state == domain_state::queued && row.previous_certificate_id &&
+                                      !row.certificate_id;
+                d.next = reusable ? action::read_previous : action::check_dns;
                 return d;
+            } else if constexpr (std::is_same_v<T, previous_seen>) {
+                auto d = unchanged(row);
+                d.next = action::check_dns;
+                if (!ev.certificate || ev.certificate->kind() != azion::certificate_status::active) return d;
+                auto names = certificate_names(row);
+                auto subject = ev.certificate->subject_name;
+                const auto lower_sorted = [](std::vector<std::string>& v) {
+                    for (auto& n : v)
+                        for (auto& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                    std::sort(v.begin(), v.end());
+                    v.erase(std::unique(v.begin(), v.end()), v.end());
+                };
+                lower_sorted(names);
+                lower_sorted(subject);
+                if (names.empty() || names != subject) return d; // the names changed: a new request
+                const auto id = ev.certificate->id;
+                auto reuse = row;
+                reuse.certificate_id = id;
+                reuse.previous_certificate_id.reset();
+                auto used = follow(reuse, *ev.certificate, p, m);
+                used.changed = true;
+                if (!used.after.detail)
+                    used.after.detail = "certificate " + std::to_string(id) + " reused: the names did not change";
+                return used;
             } else if constexpr (std::is_same_v<T, budget_spent>) {
                 auto d = row.state == domain_state::throttled ? unchanged(row)
                                                               : moved(row, domain_state::throttled, ev.detail);
@@ -530,7 +663,7 @@ decision on_event(const domain_row& row, const event& e, const policy& p, const 
                                                " does not exist at Azion (404)", p, m);
             } else if constexpr (std::is_same_v<T, certificate_gone>) {
                 if (row.wanted_absent && row.attached_workload_id) return offboard(row, std::nullopt);
-                if (row.wanted_absent) return moved(row, domain_state::removed, "certificate no longer exists at Azion");
+                if (row.wanted_absent) return gone(row, "certificate no longer exists at Azion");
                 return moved(row, domain_state::failed,
                              "certificate " +
                                  (row.certificate_id ? std::to_string(*row.certificate_id) : std::string("?")) +

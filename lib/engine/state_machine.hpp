@@ -33,6 +33,12 @@ struct policy {
     std::chrono::milliseconds dns_retry_soon{std::chrono::seconds{30}};
     /// Let's Encrypt's budgets (letsencrypt.*).
     store::budget budget;
+    /// The slow schedule of active rows (monitor.every) and moved rows' offboarding
+    /// (moved.remove_after; 0: never).
+    std::chrono::milliseconds monitor_every{std::chrono::hours{24}};
+    std::chrono::milliseconds moved_remove_after{0};
+    /// A certificate ending sooner than this without renewal is reported (monitor.expiry_warning).
+    std::chrono::milliseconds expiry_warning{std::chrono::hours{24 * 14}};
 
     static policy from(const config& cfg);
 };
@@ -96,6 +102,11 @@ struct workload_seen {
 /// The workload does not exist at Azion (404).
 struct workload_missing {};
 
+/// The certificate a re-queued row had before, as Azion shows it now (or gone: nullopt).
+struct previous_seen {
+    std::optional<azion::certificate> certificate;
+};
+
 /// The row's names were recorded for it, or one is already on another live row (`conflict`).
 struct names_claimed {
     std::string conflict;
@@ -109,7 +120,7 @@ struct budget_spent {
 
 using event = std::variant<dns_verdict, certificate_seen, name_not_found, request_refused,
                            call_failed, certificate_gone, budget_spent, names_claimed,
-                           certificate_deleted, workload_seen, workload_missing>;
+                           certificate_deleted, workload_seen, workload_missing, previous_seen>;
 
 // ---- decisions ------------------------------------------------------------------------------
 
@@ -123,6 +134,7 @@ enum class action {
     delete_certificate, ///< DELETE after.certificate_id, then certificate_deleted or a failure
     read_workload,  ///< read `workload`, then workload_seen / workload_missing / a failure
     patch_workload, ///< PATCH `workload` with `patch`, then workload_seen (after_patch) / ...
+    read_previous,  ///< read after.previous_certificate_id, then previous_seen / a failure
 };
 
 struct decision {
@@ -141,6 +153,28 @@ struct decision {
 
 /// What to do with a row that is due (picked from the queue).
 decision on_due(const store::domain_row& row, const policy& p, const moment& m);
+
+/// What the slow schedule found for an active or moved row: its certificate as Azion lists it
+/// (nullopt with `gone`: a definite 404; nullopt without: not read this time), and the DNS
+/// verdict on its names (nullopt: not checked).
+struct monitor_report {
+    std::optional<azion::certificate> certificate;
+    bool gone = false;
+    std::optional<dns_verdict> dns;
+};
+
+/// The decision of the slow schedule for an active or moved row; `renewed` tells whether Azion
+/// renewed the certificate since the last look.
+struct monitor_decision {
+    decision d;
+    bool renewed = false;
+};
+monitor_decision on_monitor(const store::domain_row& row, const monitor_report& report, const policy& p,
+                            const moment& m);
+
+/// When an active row is next looked at: monitor.every ± 10 % (the first time, anywhere in the
+/// first period, so rows that became active together are not watched together).
+wall_time next_monitor(const policy& p, const moment& m, bool first);
 
 /// What follows from an event about a row.
 decision on_event(const store::domain_row& row, const event& e, const policy& p, const moment& m);

@@ -81,14 +81,14 @@ workload_plan plan_attach(const azion::workload& w, std::int64_t certificate_id,
     return plan;
 }
 
-workload_plan plan_detach(const azion::workload& w, std::optional<std::int64_t> certificate_id,
+workload_plan plan_detach(const azion::workload& w, const std::vector<std::int64_t>& ours,
                           const std::vector<std::string>& names) {
     workload_plan plan;
     std::vector<std::string> remaining;
     for (const auto& d : w.domains)
         if (!contains(names, d)) remaining.push_back(d);
     const bool domains_change = remaining.size() != w.domains.size();
-    const bool serves_ours = certificate_id && w.certificate == certificate_id;
+    const bool serves_ours = w.certificate && std::find(ours.begin(), ours.end(), *w.certificate) != ours.end();
     if (!domains_change && !serves_ours) {
         plan.done = true;
         return plan;

@@ -32,9 +32,9 @@ struct workload_plan {
 workload_plan plan_attach(const azion::workload& w, std::int64_t certificate_id,
                           const std::vector<std::string>& names);
 
-/// Detach: none of `names` is on the workload any more, and it no longer serves
-/// `certificate_id` (when it does).
-workload_plan plan_detach(const azion::workload& w, std::optional<std::int64_t> certificate_id,
+/// Detach: none of `names` is on the workload any more, and it no longer serves any of the
+/// row's certificates `ours` (when it does).
+workload_plan plan_detach(const azion::workload& w, const std::vector<std::int64_t>& ours,
                           const std::vector<std::string>& names);
 
 } // namespace certq::engine

@@ -71,6 +71,11 @@ std::string registry::render() const {
     out += "certq_rate_limit_configured_per_second " + number(rate_configured) + "\n";
     header(out, "certq_rate_limit_current_per_second", "gauge", "Azion API rate in force (lower after 429s).");
     out += "certq_rate_limit_current_per_second " + number(rate_current) + "\n";
+    header(out, "certq_certificates_renewed_total", "counter", "Renewals by Azion seen on the slow schedule.");
+    out += "certq_certificates_renewed_total " + std::to_string(certificates_renewed) + "\n";
+    header(out, "certq_certificates_expiring", "gauge",
+           "Active certificates ending within monitor.expiry_warning (not renewed in time).");
+    out += "certq_certificates_expiring " + std::to_string(certificates_expiring) + "\n";
     header(out, "certq_dns_resolvers_up", "gauge",
            "1 while certq's DNS resolvers answer; 0 while every query times out or is refused.");
     out += "certq_dns_resolvers_up " + std::to_string(dns_resolvers_up) + "\n";

@@ -27,6 +27,8 @@ struct registry {
     std::map<std::string, histogram> api_duration;                        // {op}
     std::uint64_t api_throttled = 0;                                      // 429s
     std::map<std::string, std::uint64_t> dns_checks;                      // {result}
+    std::uint64_t certificates_renewed = 0;                               // renewals seen
+    std::int64_t certificates_expiring = 0; // within monitor.expiry_warning of their end
     // Figures read from their owners when scraped.
     double rate_configured = 0;
     double rate_current = 0;

@@ -12,7 +12,7 @@ constexpr const char* row_columns =
     "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
     "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks, "
     "wanted = 'absent', dns_excused_ms, workload_id, attached_workload_id, previous_certificate_id, "
-    "renewed_at, attach_tries";
+    "renewed_at, attach_tries, valid_until";
 
 domain_row read_row(const sqlite::statement& s) {
     domain_row r;
@@ -46,6 +46,7 @@ domain_row read_row(const sqlite::statement& s) {
     r.previous_certificate_id = s.column_optional_int(19);
     r.renewed_at = s.column_optional_text(20);
     r.attach_tries = static_cast<int>(s.column_int(21));
+    if (auto at = s.column_optional_int(22)) r.valid_until = from_unix_ms(*at);
     return r;
 }
 
@@ -60,6 +61,7 @@ constexpr const char* request_queue =
     "        OR (state = 'pending' AND certificate_id IS NULL)) AND wanted = 'present')\n"
     "   OR (wanted = 'absent' AND state != 'removed')";
 constexpr const char* poll_queue = "state = 'pending' AND certificate_id IS NOT NULL AND wanted = 'present'";
+constexpr const char* monitor_queue = "state IN ('active', 'moved') AND wanted = 'present'";
 constexpr const char* unfinished_rows =
     "state NOT IN ('invalid', 'dns_failed', 'active', 'moved', 'failed', 'removed')\n"
     "   OR (wanted = 'absent' AND state != 'removed')";
@@ -86,10 +88,14 @@ domain_store::domain_store(const std::filesystem::path& path)
                      "ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
       select_due_polls_(db_, select_sql("INDEXED BY domains_poll_queue WHERE " + std::string(poll_queue) +
                                         " AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
+      select_due_monitor_(db_, select_sql("INDEXED BY domains_monitor_queue WHERE " + std::string(monitor_queue) +
+                                          " AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
       update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
                    "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
                    "validity = ?8, dns_checks = ?12, attached_workload_id = ?13, "
-                   "previous_certificate_id = ?14, renewed_at = ?15, attach_tries = ?16, "
+                   "previous_certificate_id = ?14, renewed_at = ?15, attach_tries = ?16, valid_until = ?17, "
+                   // The daemon sets `wanted` only to offboard (a row `moved` past moved.remove_after).
+                   "wanted = CASE WHEN ?18 THEN 'absent' ELSE wanted END, "
                    // Only the excuse job adds to dns_excused_ms; a decision only resets it, as
                    // the row enters dns_waiting (so a decision made before an excuse landed
                    // cannot overwrite it).
@@ -102,7 +108,7 @@ std::vector<domain_row> domain_store::due(queue q, wall_time now, std::size_t li
                                           const std::unordered_set<std::int64_t>& busy) {
     std::vector<domain_row> rows;
     if (limit == 0) return rows;
-    auto& select = q == queue::requests ? select_due_requests_ : select_due_polls_;
+    auto& select = q == queue::requests ? select_due_requests_ : q == queue::polls ? select_due_polls_ : select_due_monitor_;
     select.bind(1, to_unix_ms(now));
     select.bind(2, static_cast<std::int64_t>(limit + busy.size()));
     while (select.step()) {
@@ -153,10 +159,41 @@ std::vector<std::int64_t> domain_store::write(std::span<const domain_change> cha
         update_.bind(14, a.previous_certificate_id);
         update_.bind(15, a.renewed_at);
         update_.bind(16, a.attach_tries);
+        if (a.valid_until) update_.bind(17, to_unix_ms(*a.valid_until));
+        else update_.bind_null(17);
+        update_.bind(18, a.wanted_absent ? 1 : 0);
         update_.run();
         if (db_.changes() == 0) stale.push_back(a.id);
     }
     return stale;
+}
+
+std::int64_t domain_store::expiring(wall_time before) {
+    auto stmt = db_.prepare("SELECT count(*) FROM domains WHERE state IN ('active', 'moved') AND valid_until < ?1");
+    stmt.bind(1, to_unix_ms(before));
+    return stmt.step() ? stmt.column_int(0) : 0;
+}
+
+std::vector<retired_certificate> domain_store::due_retired(wall_time now, std::size_t limit) {
+    auto stmt = db_.prepare("SELECT certificate_id, domain_id, attempts FROM retired_certificates "
+                            "INDEXED BY retired_certificates_due WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2");
+    stmt.bind(1, to_unix_ms(now)).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<retired_certificate> out;
+    while (stmt.step())
+        out.push_back({stmt.column_int(0), stmt.column_int(1), static_cast<int>(stmt.column_int(2))});
+    return out;
+}
+
+void domain_store::retired_deleted(std::int64_t certificate_id) {
+    auto stmt = db_.prepare("DELETE FROM retired_certificates WHERE certificate_id = ?1");
+    stmt.bind(1, certificate_id);
+    stmt.run();
+}
+
+void domain_store::retired_refused(std::int64_t certificate_id, wall_time next_at) {
+    auto stmt = db_.prepare("UPDATE retired_certificates SET attempts = attempts + 1, next_at = ?2 WHERE certificate_id = ?1");
+    stmt.bind(1, certificate_id).bind(2, to_unix_ms(next_at));
+    stmt.run();
 }
 
 void domain_store::excuse_dns_wait(std::chrono::milliseconds outage) {

@@ -52,6 +52,15 @@ struct domain_row {
     std::optional<std::string> renewed_at;
     /// Attaches (or detaches) tried in the current state, for their backoff.
     int attach_tries = 0;
+    /// The end of the certificate's validity (from `validity`).
+    std::optional<wall_time> valid_until;
+};
+
+/// A certificate of an earlier generation, waiting to be deleted at Azion.
+struct retired_certificate {
+    std::int64_t certificate_id = 0;
+    std::int64_t domain_id = 0;
+    int attempts = 0;
 };
 
 /// A decided change of one row: `after` replaces the daemon-owned columns, provided the row is
@@ -94,7 +103,7 @@ public:
 
     /// The two queues the engine drains: rows on their way to a certificate id (new,
     /// waiting, being requested), and pending rows whose status is to be read.
-    enum class queue { requests, polls };
+    enum class queue { requests, polls, monitor };
 
     /// Rows of `q` due at `now`, oldest due first, at most `limit`, skipping `busy`.
     std::vector<domain_row> due(queue q, wall_time now, std::size_t limit,
@@ -117,6 +126,16 @@ public:
     std::optional<std::string> claim_names(std::int64_t id, const std::vector<std::string>& names,
                                            std::optional<std::int64_t> workload = std::nullopt);
 
+    /// Active or moved rows whose certificate ends before `before` (monitor.expiry_warning).
+    std::int64_t expiring(wall_time before);
+
+    /// Retired certificates due for their DELETE, oldest first.
+    std::vector<retired_certificate> due_retired(wall_time now, std::size_t limit);
+    /// The DELETE went through (or the certificate was gone): forget it.
+    void retired_deleted(std::int64_t certificate_id);
+    /// Azion refused the DELETE: try again at `next_at`.
+    void retired_refused(std::int64_t certificate_id, wall_time next_at);
+
     /// certq's resolvers were down for `outage`: every row waiting for DNS gets that time
     /// back (it is not counted against dns.recheck.give_up_after).
     void excuse_dns_wait(std::chrono::milliseconds outage);
@@ -138,6 +157,7 @@ private:
     sqlite::database db_;
     sqlite::statement select_due_requests_;
     sqlite::statement select_due_polls_;
+    sqlite::statement select_due_monitor_;
     sqlite::statement update_;
 };
 

@@ -133,6 +133,7 @@ struct azion_simulator::impl {
     }
 
     std::string status_of(const sim_certificate& c, steady::time_point now) const {
+        if (c.expired) return "expired";
         const auto age = now - c.created;
         if (age >= options.issue_delay) return c.failing_name ? "failed" : "active";
         if (age >= options.issue_delay / 2) return "challenge_verification";
@@ -149,14 +150,16 @@ struct azion_simulator::impl {
         for (const auto& n : c.alternative_names) subject.emplace_back(n);
         const auto wall_created = std::chrono::system_clock::now() -
                                   std::chrono::duration_cast<std::chrono::system_clock::duration>(now - c.created);
+        // Let's Encrypt certificates are valid for 90 days from issuance or renewal.
+        const auto valid_from = c.renewed.value_or(wall_created);
         json::object o{
             {"id", c.id},
             {"name", c.name},
             {"certificate", nullptr},
             {"issuer", active ? json::value("R11") : json::value(nullptr)},
             {"subject_name", subject},
-            {"validity", active ? json::value(azion_time(wall_created + std::chrono::hours{24 * 90}))
-                                : json::value(nullptr)},
+            {"validity", active || c.expired ? json::value(azion_time(valid_from + options.validity))
+                                             : json::value(nullptr)},
             {"type", "certificate"},
             {"managed", true},
             {"status", status == "pending" && capital_pending ? "Pending" : status},
@@ -169,7 +172,7 @@ struct azion_simulator::impl {
             {"product_version", "1.0"},
             {"last_editor", "certq-sim"},
             {"last_modified", azion_time(std::chrono::system_clock::now())},
-            {"renewed_at", nullptr},
+            {"renewed_at", c.renewed ? json::value(azion_time(*c.renewed)) : json::value(nullptr)},
         };
         if (!fields) return o;
         json::object filtered;
@@ -534,6 +537,23 @@ void azion_simulator::set_rate_limit(double rate, int burst) {
     std::lock_guard lock(impl_->mutex);
     impl_->options.rate_limit = rate;
     impl_->options.rate_burst = burst;
+}
+
+bool azion_simulator::renew_certificate(std::int64_t id) {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->certs.find(id);
+    if (it == impl_->certs.end() || it->second.deleted) return false;
+    it->second.renewed = std::chrono::system_clock::now();
+    it->second.expired = false;
+    return true;
+}
+
+bool azion_simulator::expire_certificate(std::int64_t id) {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->certs.find(id);
+    if (it == impl_->certs.end() || it->second.deleted) return false;
+    it->second.expired = true;
+    return true;
 }
 
 void azion_simulator::put_workload(sim_workload w) {

@@ -25,6 +25,8 @@ struct sim_options {
     /// From the POST until the certificate is `active` (or `failed`); halfway it shows
     /// `challenge_verification`.
     std::chrono::milliseconds issue_delay{std::chrono::seconds{2}};
+    /// How long an issued (or renewed) certificate is valid: Let's Encrypt's 90 days.
+    std::chrono::hours validity{24 * 90};
     /// Names (common or alternative) whose issuance fails, as a name whose DNS is wrong does.
     std::set<std::string> failing_names;
     /// Server-side limit on all requests; 0 turns it off.
@@ -63,6 +65,9 @@ struct sim_certificate {
     std::chrono::steady_clock::time_point created;
     std::optional<std::string> failing_name;
     bool deleted = false;
+    /// Azion renewed it (30 days before expiry): `renewed_at`, and validity counts from here.
+    std::optional<std::chrono::system_clock::time_point> renewed;
+    bool expired = false; ///< status `expired` (renewal failed, e.g. the names moved away)
 };
 
 class azion_simulator {
@@ -94,6 +99,12 @@ public:
     std::optional<sim_workload> workload(std::int64_t id) const;
     /// 0: workload PATCHes apply at once (200); otherwise they answer 202 and show after this.
     void set_workload_apply_delay(std::chrono::milliseconds delay);
+
+    /// Renews a certificate now, as Azion does 30 days before expiry: new validity and
+    /// renewed_at. Returns false when there is no such (live) certificate.
+    bool renew_certificate(std::int64_t id);
+    /// Lets a certificate expire: status `expired`.
+    bool expire_certificate(std::int64_t id);
 
     /// Changes the faults and limits while serving.
     void set_faults(double server_error, double cut, double hang, double malformed);

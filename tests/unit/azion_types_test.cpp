@@ -96,5 +96,19 @@ TEST(AzionErrors, OneClassifierDecidesWhatIsRetried) {
     EXPECT_FALSE(is_retryable({}));
 }
 
+TEST(AzionTypes, TimesAsAzionWritesThem) {
+    using namespace std::chrono;
+    const auto utc = sys_days{2028y / March / 24} + 23h + 9min;
+    EXPECT_EQ(parse_time("2028-03-24 20:09:00-03:00"), utc);
+    EXPECT_EQ(parse_time("2028-03-24T23:09:00Z"), utc);
+    EXPECT_EQ(parse_time("2028-03-24T23:09:00.250Z"), utc + 250ms);
+    EXPECT_EQ(parse_time("2028-03-25 01:39:00+0230"), utc);
+    EXPECT_EQ(parse_time("2028-03-24 23:09:00"), utc);
+    EXPECT_FALSE(parse_time("2028-02-30 00:00:00"));
+    EXPECT_FALSE(parse_time("yesterday"));
+    EXPECT_FALSE(parse_time("2028-03-24 23:09:00 PST"));
+    EXPECT_EQ(classify_status("Expired"), certificate_status::expired);
+}
+
 } // namespace
 } // namespace certq::azion

@@ -144,7 +144,11 @@ TEST(StateMachine, ActiveCertificateRecordsValidity) {
     const auto d = on_event(row, certificate_seen{c}, test_policy(), at(t0));
     EXPECT_EQ(d.after.state, domain_state::active);
     EXPECT_EQ(d.after.validity, "2028-03-24 20:09:00-03:00");
-    EXPECT_FALSE(d.after.next_attempt_at);
+    EXPECT_EQ(d.after.valid_until, from_unix_ms(1837552140000)); // 2028-03-24T23:09:00Z
+    // Watched from now on, first anywhere in the first monitor period (spread, not in a herd).
+    ASSERT_TRUE(d.after.next_attempt_at);
+    EXPECT_GT(*d.after.next_attempt_at, t0);
+    EXPECT_LE(*d.after.next_attempt_at, t0 + 24h);
 }
 
 TEST(StateMachine, FinalRefusalFailsWithAzionsWords) {

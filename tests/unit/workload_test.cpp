@@ -80,15 +80,15 @@ TEST(WorkloadPlan, AttachIsRefusedWhenItWouldBreakANameOrPassFifty) {
 
 TEST(WorkloadPlan, DetachTakesOnlyTheRowsNamesOffAndItsCertificateOnlyWhenServed) {
     const std::vector<std::string> names{"shop.example.com"};
-    auto plan = plan_detach(workload({"shop.example.com", "other.example.com"}, 9001), 9001, names);
+    auto plan = plan_detach(workload({"shop.example.com", "other.example.com"}, 9001), {9001}, names);
     ASSERT_TRUE(plan.patch);
     EXPECT_EQ(azion::to_json(*plan.patch),
               R"({"domains":["other.example.com"],"tls":{"certificate":null}})");
-    plan = plan_detach(workload({"shop.example.com"}, 1234), 9001, names);
+    plan = plan_detach(workload({"shop.example.com"}, 1234), {9001}, names);
     EXPECT_EQ(azion::to_json(*plan.patch), R"({"domains":[]})")
         << "another certificate is left alone";
-    EXPECT_TRUE(plan_detach(workload({"other.example.com"}, 1234), 9001, names).done);
-    EXPECT_TRUE(plan_detach(workload({}), std::nullopt, names).done);
+    EXPECT_TRUE(plan_detach(workload({"other.example.com"}, 1234), {9001}, names).done);
+    EXPECT_TRUE(plan_detach(workload({}), {}, names).done);
 }
 
 // ---- the row ---------------------------------------------------------------------------------
@@ -254,6 +254,92 @@ TEST(Offboarding, AnAttachedRowLeavesTheWorkloadBeforeItsCertificateIsDeleted) {
     // And a workload that no longer exists has nothing to take off.
     d = on_event(row, workload_missing{}, test_policy(), at(t0));
     EXPECT_EQ(d.next, action::delete_certificate);
+}
+
+// ---- re-queue without waste, and the slow schedule ------------------------------------------
+
+TEST(Requeue, AnActiveCertificateForTheSameNamesIsUsedAgainInsteadOfANewRequest) {
+    auto row = pending_row_with_workload();
+    row.state = domain_state::queued;
+    row.certificate_id.reset();
+    row.previous_certificate_id = 9001;
+    auto d = on_event(row, names_claimed{}, test_policy(), at(t0));
+    EXPECT_EQ(d.next, action::read_previous);
+
+    auto same = active_certificate();
+    same.subject_name = {"WWW.shop.example.com", "shop.example.com"};
+    d = on_event(row, previous_seen{same}, test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::attaching);
+    EXPECT_EQ(d.after.certificate_id, 9001);
+    EXPECT_FALSE(d.after.previous_certificate_id);
+    EXPECT_EQ(d.next, action::read_workload);
+    EXPECT_FALSE(d.claim) << "no Let's Encrypt budget is spent";
+
+    auto other = same;
+    other.subject_name = {"shop.example.com"}; // the row asks for www too now
+    d = on_event(row, previous_seen{other}, test_policy(), at(t0));
+    EXPECT_EQ(d.next, action::check_dns);
+    EXPECT_EQ(d.after.previous_certificate_id, 9001) << "kept serving until the new one replaces it";
+    EXPECT_EQ(on_event(row, previous_seen{}, test_policy(), at(t0)).next, action::check_dns);
+
+    // The new certificate on the workload lets the previous one go (the store retires it).
+    row.state = domain_state::attaching;
+    row.certificate_id = 9100;
+    d = on_event(row, seen(workload({"shop.example.com", "www.shop.example.com"}, 9100)), test_policy(), at(t0));
+    EXPECT_EQ(d.after.state, domain_state::active);
+    EXPECT_FALSE(d.after.previous_certificate_id);
+}
+
+TEST(Watching, RecordsRenewalsFailsExpiredCertificatesAndFollowsNamesThatMove) {
+    auto p = test_policy();
+    p.monitor_every = 24h;
+    p.moved_remove_after = 30 * 24h;
+    auto row = pending_row_with_workload();
+    row.state = domain_state::active;
+    row.renewed_at = std::nullopt;
+    monitor_report report;
+    report.certificate = active_certificate();
+    report.certificate->renewed_at = "2027-01-30 00:00:00+00:00";
+    report.dns = dns_verdict{};
+    auto md = on_monitor(row, report, p, at(t0));
+    EXPECT_TRUE(md.renewed);
+    EXPECT_EQ(md.d.after.state, domain_state::active);
+    EXPECT_EQ(md.d.after.renewed_at, "2027-01-30 00:00:00+00:00");
+    EXPECT_GE(*md.d.after.next_attempt_at, t0 + 24h * 9 / 10);
+    EXPECT_LE(*md.d.after.next_attempt_at, t0 + 24h * 11 / 10);
+    row.renewed_at = "2027-01-30 00:00:00+00:00";
+    EXPECT_FALSE(on_monitor(row, report, p, at(t0)).renewed) << "the same renewal is seen once";
+
+    dns_verdict away{dns_verdict::outcome::not_yet, "shop.example.com \u2192 CNAME shop.otherhost.net (not Azion)"};
+    report.dns = away;
+    md = on_monitor(row, report, p, at(t0));
+    EXPECT_EQ(md.d.after.state, domain_state::moved);
+    EXPECT_EQ(*md.d.after.detail, "names no longer point to Azion (its renewal needs them to):\n"
+                                  "shop.example.com \u2192 CNAME shop.otherhost.net (not Azion)");
+    row = md.d.after;
+    row.state_since = t0;
+    report.dns = dns_verdict{dns_verdict::outcome::inconclusive, "x"};
+    EXPECT_EQ(on_monitor(row, report, p, at(t0 + 1h)).d.after.state, domain_state::moved);
+    report.dns = dns_verdict{};
+    md = on_monitor(row, report, p, at(t0 + 2h));
+    EXPECT_EQ(md.d.after.state, domain_state::active);
+    EXPECT_EQ(md.d.after.detail, "names point to Azion again");
+
+    report.dns = away;
+    md = on_monitor(row, report, p, at(t0 + 31 * 24h));
+    EXPECT_EQ(md.d.after.state, domain_state::moved);
+    EXPECT_TRUE(md.d.after.wanted_absent) << "moved past moved.remove_after: offboarded";
+    EXPECT_EQ(md.d.after.next_attempt_at, t0 + 31 * 24h);
+    p.moved_remove_after = 0ms;
+    EXPECT_FALSE(on_monitor(row, report, p, at(t0 + 365 * 24h)).d.after.wanted_absent) << "0: never";
+
+    report.certificate->status = "expired";
+    md = on_monitor(row, report, p, at(t0));
+    EXPECT_EQ(md.d.after.state, domain_state::failed);
+    EXPECT_EQ(*md.d.after.detail, "Azion reports certificate 9001 expired");
+    report.certificate.reset();
+    report.gone = true;
+    EXPECT_EQ(*on_monitor(row, report, p, at(t0)).d.after.detail, "certificate 9001 no longer exists at Azion");
 }
 
 } // namespace
