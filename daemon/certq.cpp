@@ -1,6 +1,7 @@
 // certq: the operator's tool over certqd's database. It reads and writes the same SQLite file
 // and works while certqd runs (WAL; writes wait up to five seconds for the lock).
 
+#include "check.hpp"
 #include "command_line.hpp"
 #include "config/config.hpp"
 #include "store/domain_store.hpp"
@@ -76,6 +77,11 @@ void print_status(const certq::store::queue_status& st, std::ostream& out) {
     if (st.unfinished == 0) out << "; nothing left to do\n";
     else if (auto eta = st.eta()) out << "; " << grouped(st.unfinished) << " left, about " << certq::format_duration(*eta) << " to go\n";
     else out << "; " << grouped(st.unfinished) << " left\n";
+    if (st.expiring > 0)
+        out << grouped(st.expiring) << " certificate(s) end within "
+            << (st.expiry_warning.count() % 86'400'000 == 0 ? std::to_string(st.expiry_warning.count() / 86'400'000) + "d"
+                                                             : certq::format_duration(st.expiry_warning))
+            << " without renewal (certq list --state active; Azion renews 30 days ahead when the names point to it)\n";
 }
 
 json::object status_json(const certq::store::queue_status& st) {
@@ -93,13 +99,16 @@ json::object status_json(const certq::store::queue_status& st) {
                         {"finished_in_window", st.finished_recently},
                         {"finished_per_minute", nullable(st.per_minute)},
                         {"finished_span_seconds", nullable(span_seconds)},
-                        {"eta_seconds", nullable(eta_seconds)}};
+                        {"eta_seconds", nullable(eta_seconds)},
+                        {"expiring", st.expiring},
+                        {"expiry_warning_seconds", st.expiry_warning.count() / 1000}};
 }
 
 int status(const certq::config& cfg, bool as_json, int minutes) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    const auto st = certq::store::read_status(db, std::chrono::minutes{minutes});
+    auto st = certq::store::read_status(db, std::chrono::minutes{minutes});
+    certq::store::count_expiring(db, st, cfg.monitor.expiry_warning);
     if (as_json) std::cout << certq::to_json_text(status_json(st)) << "\n";
     else print_status(st, std::cout);
     return exit_ok;
@@ -325,6 +334,9 @@ int main(int argc, char** argv) {
     auto* remove_cmd = app.add_subcommand("remove", "offboard a hostname (wanted = absent)");
     remove_cmd->add_option("host", host, "hostname")->required();
     auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the database schema");
+    auto* check_cmd = app.add_subcommand("check", "why is HOST (not) on HTTPS: DNS now, its row, Azion's view");
+    check_cmd->add_option("host", host, "hostname")->required();
+    check_cmd->add_flag("--json", as_json, "print JSON");
     int leave_with = exit_ok;
     const auto loaded = certq::parse_command_line(app, argc, argv, config_file, "certq", leave_with);
     if (!loaded) return leave_with;
@@ -338,6 +350,7 @@ int main(int argc, char** argv) {
         if (*retry_cmd) return retry(cfg, state);
         if (*remove_cmd) return remove(cfg, host);
         if (*migrate_cmd) return migrate(cfg);
+        if (*check_cmd) return certq::check_command(cfg, host, as_json);
     } catch (const CLI::ValidationError& e) {
         std::cerr << "certq: " << e.what() << "\n";
         return exit_usage;

@@ -102,14 +102,16 @@ public:
         out = parsed;
     }
 
-    void read(const std::string& key, milliseconds& out) {
+    /// A duration; zero only where it means "off" (`zero_means_off`).
+    void read(const std::string& key, milliseconds& out, bool zero_means_off = false) {
         auto value = child(key);
         if (!value) return;
         auto parsed = value.IsScalar() ? parse_duration(value.Scalar()) : std::nullopt;
         if (!parsed)
             fail(key_path(key), "must be a duration such as 250ms, 30s, 5m, 72h or 7d, got " +
                                     quoted(value));
-        if (parsed->count() <= 0) fail(key_path(key), "must be longer than zero");
+        if (parsed->count() < 0 || (parsed->count() == 0 && !zero_means_off))
+            fail(key_path(key), "must be longer than zero");
         out = *parsed;
     }
 
@@ -271,7 +273,7 @@ config parse_config(const std::string& yaml, const std::string& source,
     }
     {
         auto mv = top.sub("moved");
-        mv.read("remove_after", cfg.moved.remove_after);
+        mv.read("remove_after", cfg.moved.remove_after, true);
         mv.reject_unknown();
     }
     {

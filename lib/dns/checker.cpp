@@ -120,12 +120,14 @@ asio::awaitable<edge_addresses> checker::edge() {
     co_return e;
 }
 
-asio::awaitable<name_result> checker::check_name(std::string name) {
+asio::awaitable<name_report> checker::check_name(std::string name) {
+    name_report report;
+    report.name = name;
     auto v4 = co_await ask(name, record_type::a);
     auto v6 = co_await ask(name, record_type::aaaa);
     auto edge_info = co_await edge();
-    auto pointing = judge_pointing(name, v4, v6, options_.targets, edge_info);
-    if (pointing.result != outcome::points) co_return pointing;
+    report.pointing = judge_pointing(name, v4, v6, options_.targets, edge_info);
+    if (report.pointing.result != outcome::points) co_return report;
     std::vector<std::pair<std::string, answer>> climb;
     for (const auto& step : caa_climb(name)) {
         auto a = co_await ask(step, record_type::caa);
@@ -133,9 +135,26 @@ asio::awaitable<name_result> checker::check_name(std::string name) {
         climb.emplace_back(step, std::move(a));
         if (stop) break;
     }
-    auto caa = judge_caa(name, climb);
-    if (caa.result != outcome::points) co_return caa;
-    co_return pointing;
+    report.caa = judge_caa(name, climb);
+    if (!climb.empty() && is_answer(climb.back().second.result) && !climb.back().second.caa.empty())
+        report.caa_found = "CAA at " + climb.back().first + ": " + describe_caa(climb.back().second.caa);
+    else if (!climb.empty() && is_answer(climb.back().second.result))
+        report.caa_found = "no CAA record set up to " + climb.back().first + " (any certificate authority may issue)";
+    co_return report;
+}
+
+name_result name_report::verdict() const {
+    if (caa && caa->result != outcome::points) return *caa;
+    return pointing;
+}
+
+asio::awaitable<std::vector<name_report>> checker::explain(std::vector<std::string> names) {
+    std::vector<name_report> reports;
+    const bool admitted = co_await rows_.acquire();
+    if (!admitted) co_return reports;
+    semaphore_guard held(rows_);
+    for (const auto& n : names) reports.push_back(co_await check_name(n));
+    co_return reports;
 }
 
 asio::awaitable<row_verdict> checker::check(std::vector<std::string> names) {
@@ -148,7 +167,7 @@ asio::awaitable<row_verdict> checker::check(std::vector<std::string> names) {
     }
     semaphore_guard held(rows_);
     std::vector<name_result> results;
-    for (const auto& n : names) results.push_back(co_await check_name(n));
+    for (const auto& n : names) results.push_back((co_await check_name(n)).verdict());
     auto verdict = combine(results);
     if (verdict.result == outcome::inconclusive && !co_await resolvers_answer()) {
         verdict.resolvers_down = true;

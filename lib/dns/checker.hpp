@@ -30,6 +30,16 @@ struct checker_stats {
     bool resolvers_up = true;   ///< the configured resolvers answer (see check())
 };
 
+/// Everything the check found about one name, for a person asking why (certq check).
+struct name_report {
+    std::string name;
+    name_result pointing;            ///< where it leads
+    std::optional<name_result> caa;  ///< asked only when it points
+    std::string caa_found;           ///< the governing CAA set, or that there is none
+    /// The name's result as the row's verdict counts it.
+    name_result verdict() const;
+};
+
 class checker {
 public:
     /// Throws std::runtime_error if the resolver cannot start.
@@ -42,6 +52,9 @@ public:
     /// the verdict says so (resolvers_down). The first verdict after they answer again
     /// carries how long they were down.
     boost::asio::awaitable<row_verdict> check(std::vector<std::string> names);
+
+    /// What was found for each name (the look-ups of check(), shared the same way).
+    boost::asio::awaitable<std::vector<name_report>> explain(std::vector<std::string> names);
 
     void shutdown();
     const checker_stats& stats() const { return stats_; }
@@ -56,7 +69,7 @@ private:
     boost::asio::awaitable<bool> resolvers_answer();
     void note_answered();
     void note_silent();
-    boost::asio::awaitable<name_result> check_name(std::string name);
+    boost::asio::awaitable<name_report> check_name(std::string name);
     boost::asio::awaitable<edge_addresses> edge();
 
     struct entry {

@@ -79,8 +79,9 @@ struct excuse_job {
 };
 
 struct retired_job {
+    static constexpr std::size_t chunk = 20;
     wall_time now;
-    std::vector<store::retired_certificate> operator()(store::domain_store& s) const { return s.due_retired(now, 10); }
+    std::vector<store::retired_certificate> operator()(store::domain_store& s) const { return s.due_retired(now, chunk); }
 };
 
 struct retired_done_job {
@@ -452,32 +453,36 @@ asio::awaitable<void> scheduler::retire() {
         bool& flag;
         ~done_flag() { flag = false; }
     } reset{retiring_};
-    std::vector<store::retired_certificate> due_now;
-    try {
-        due_now = co_await db_.run(retired_job{wall_now()});
-    } catch (const sqlite::error& e) {
-        spdlog::debug("reading retired certificates failed: {}", e.what());
-        co_return;
-    }
-    for (const auto& r : due_now) {
-        if (stopping_) co_return;
-        auto slot = co_await api_.acquire_slot();
-        if (!slot) co_return;
-        auto deleted = co_await api_.delete_certificate(slot, r.certificate_id);
-        slot = {};
+    // In chunks until none is due: a re-queue of many rows retires many certificates at once.
+    for (bool more = true; more && !stopping_;) {
+        std::vector<store::retired_certificate> due_now;
         try {
-            if (deleted) {
-                spdlog::info("certificate {} of row {} deleted at Azion: a newer one serves in its place",
-                             r.certificate_id, r.domain_id);
-                co_await db_.run(retired_done_job{r.certificate_id});
-            } else {
-                const auto wait = backoff_delay({std::chrono::minutes{1}, std::chrono::hours{6}, {}}, r.attempts);
-                spdlog::warn("certificate {} of row {} could not be deleted at Azion: {}; trying again in {}",
-                             r.certificate_id, r.domain_id, deleted.diag.summary(), format_duration(wait));
-                co_await db_.run(retired_refused_job{r.certificate_id, wall_now() + wait});
-            }
+            due_now = co_await db_.run(retired_job{wall_now()});
         } catch (const sqlite::error& e) {
-            spdlog::warn("recording a retired certificate failed: {}", e.what());
+            spdlog::debug("reading retired certificates failed: {}", e.what());
+            co_return;
+        }
+        more = due_now.size() == retired_job::chunk;
+        for (const auto& r : due_now) {
+            if (stopping_) co_return;
+            auto slot = co_await api_.acquire_slot();
+            if (!slot) co_return;
+            auto deleted = co_await api_.delete_certificate(slot, r.certificate_id);
+            slot = {};
+            try {
+                if (deleted) {
+                    spdlog::info("certificate {} of row {} deleted at Azion: a newer one serves in its place",
+                                 r.certificate_id, r.domain_id);
+                    co_await db_.run(retired_done_job{r.certificate_id});
+                } else {
+                    const auto wait = backoff_delay({std::chrono::minutes{1}, std::chrono::hours{6}, {}}, r.attempts);
+                    spdlog::warn("certificate {} of row {} could not be deleted at Azion: {}; trying again in {}",
+                                 r.certificate_id, r.domain_id, deleted.diag.summary(), format_duration(wait));
+                    co_await db_.run(retired_refused_job{r.certificate_id, wall_now() + wait});
+                }
+            } catch (const sqlite::error& e) {
+                spdlog::warn("recording a retired certificate failed: {}", e.what());
+            }
         }
     }
 }

@@ -446,7 +446,7 @@ decision on_workload(const domain_row& row, const workload_seen& ev, const polic
     if (plan.done) {
         auto d = moved(row, domain_state::active,
                        "serving on workload " + std::to_string(w.id) + " (" + std::to_string(w.domains.size()) +
-                           " domains)");
+                           (w.domains.size() == 1 ? " domain)" : " domains)"));
         d.after.attached_workload_id = w.id;
         now_serving(d, p, m);
         return d;

@@ -49,4 +49,11 @@ queue_status read_status(sqlite::database& db, std::chrono::seconds window, wall
     return st;
 }
 
+void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall_time now) {
+    auto stmt = db.prepare("SELECT count(*) FROM domains WHERE state IN ('active', 'moved') AND valid_until < ?1");
+    stmt.bind(1, to_unix_ms(now + warning));
+    st.expiring = stmt.step() ? stmt.column_int(0) : 0;
+    st.expiry_warning = warning;
+}
+
 } // namespace certq::store

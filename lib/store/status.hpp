@@ -27,7 +27,13 @@ struct queue_status {
     /// The time the unfinished rows would take at `per_minute`; zero when none is left, unset
     /// when there is no rate.
     std::optional<std::chrono::seconds> eta() const;
+    /// Active or moved rows whose certificate ends within the warning (set by count_expiring).
+    std::int64_t expiring = 0;
+    millis expiry_warning{0};
 };
+
+/// Fills st.expiring: certificates that end before now + warning (monitor.expiry_warning).
+void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall_time now = wall_now());
 
 /// Reads counts and recent throughput as of `now`. Throws sqlite::error.
 queue_status read_status(sqlite::database& db,

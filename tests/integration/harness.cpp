@@ -230,6 +230,22 @@ std::unique_ptr<process> environment::start_daemon(const std::vector<std::string
     return std::make_unique<process>(argv, vars, log);
 }
 
+std::string run_certq(environment& env, const std::vector<std::string>& args, const std::string& input,
+                      int* exit_code, const std::map<std::string, std::string>& vars) {
+    static int runs = 0;
+    const auto in = env.dir() / ("certq-in-" + std::to_string(++runs));
+    {
+        std::ofstream out(in);
+        out << input;
+    }
+    std::string command = std::string("'") + CERTQ_PATH + "' --config '" + env.config_path().string() + "'";
+    for (const auto& a : args) command += " '" + a + "'";
+    process p({"/bin/sh", "-c", command + " < '" + in.string() + "'"}, vars, env.dir() / ("certq-out-" + std::to_string(runs)));
+    const auto rc = p.wait(std::chrono::seconds{60});
+    if (exit_code) *exit_code = rc.value_or(-1);
+    return p.output();
+}
+
 unsigned short logged_http_port(const process& daemon) {
     unsigned short port = 0;
     wait_for([&] {

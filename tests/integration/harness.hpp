@@ -137,6 +137,11 @@ private:
     int daemon_runs_ = 0;
 };
 
+/// Runs the real `certq --config <env's config> args...` with `input` on stdin; returns what it
+/// printed (stdout and stderr) and sets `exit_code`. `vars` are extra environment variables.
+std::string run_certq(environment& env, const std::vector<std::string>& args, const std::string& input = "",
+                      int* exit_code = nullptr, const std::map<std::string, std::string>& vars = {});
+
 /// A plain HTTP GET to 127.0.0.1:port; returns (status, body), or status 0 when it failed.
 std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target);
 

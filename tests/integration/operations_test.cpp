@@ -157,21 +157,6 @@ TEST(Operations, SystemdUnitIsHardenedAndVerifiesClean) {
     EXPECT_EQ(verify.output(), "") << verify.output();
 }
 
-std::string run_certq(environment& env, const std::vector<std::string>& args, const std::string& input = "",
-                      int* exit_code = nullptr) {
-    static int runs = 0;
-    const auto in = env.dir() / ("certq-in-" + std::to_string(++runs));
-    {
-        std::ofstream out(in);
-        out << input;
-    }
-    std::string command = std::string("'") + CERTQ_PATH + "' --config '" + env.config_path().string() + "'";
-    for (const auto& a : args) command += " '" + a + "'";
-    process p({"/bin/sh", "-c", command + " < '" + in.string() + "'"}, {}, env.dir() / ("certq-out-" + std::to_string(runs)));
-    const auto rc = p.wait(60s);
-    if (exit_code) *exit_code = rc.value_or(-1);
-    return p.output();
-}
 
 TEST(Operations, OperatorCliWorksWhileCertqdRuns) {
     daemon_settings settings;

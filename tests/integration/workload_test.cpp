@@ -193,7 +193,7 @@ TEST(Workloads, A202IsFollowedToTheEndAndOffboardingDetachesBeforeItDeletes) {
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
 }
 
-TEST(Workloads, KillNineWhileAttachingAndOffboardingLeavesEveryWorkloadServingALiveCertificate) {
+TEST(Workloads, KillNineWhileAttachingReplacingAndOffboardingLeavesEveryWorkloadServingALiveCertificate) {
     sim::sim_options options;
     options.issue_delay = 200ms;
     auto settings = attach_settings();
@@ -252,6 +252,25 @@ TEST(Workloads, KillNineWhileAttachingAndOffboardingLeavesEveryWorkloadServingAL
     EXPECT_EQ(env.sim().certificates().size(), static_cast<std::size_t>(rows))
         << "one certificate per row";
 
+    // Replacing: every row asks for one more name; new certificates take the old ones' places.
+    env.db().exec("UPDATE domains SET alternative_names = json_array('www.' || hostname), state = 'queued'");
+    const auto replaced = [&] {
+        return env.count("SELECT count(*) FROM domains WHERE state = 'active' AND previous_certificate_id IS NULL") == rows &&
+               env.count("SELECT count(*) FROM retired_certificates") == 0;
+    };
+    kill_at_random(replaced);
+    finish(replaced);
+    std::set<std::int64_t> live;
+    for (int i = 1; i <= rows; ++i) {
+        const auto host = "k" + std::to_string(i) + ".kill" + std::to_string(i) + ".com";
+        const auto w = env.sim().workload(i);
+        EXPECT_EQ(w->certificate, certificate_of(env, host)) << host;
+        EXPECT_EQ(w->domains, (std::vector<std::string>{host, "www." + host}));
+        live.insert(certificate_of(env, host));
+    }
+    for (const auto& c : env.sim().certificates())
+        EXPECT_TRUE(c.deleted || live.count(c.id)) << "certificate " << c.id << " orphaned";
+
     env.db().exec("UPDATE domains SET wanted = 'absent'");
     kill_at_random(all_in("removed"));
     finish(all_in("removed"));
@@ -262,9 +281,11 @@ TEST(Workloads, KillNineWhileAttachingAndOffboardingLeavesEveryWorkloadServingAL
     }
     for (const auto& c : env.sim().certificates())
         EXPECT_TRUE(c.deleted) << "certificate " << c.id << " left behind";
-    for (const auto& r : env.sim().requests())
-        if (r.method == "DELETE")
+    for (const auto& r : env.sim().requests()) {
+        if (r.method == "DELETE") {
             EXPECT_NE(r.status, 400u) << "a certificate was deleted while served";
+        }
+    }
     EXPECT_EQ(check_transitions(env.db()), "");
 }
 

@@ -87,9 +87,21 @@ TEST(Config, DocumentedExampleSaysWhatTheDefaultsAre) {
     EXPECT_EQ(example.poll.give_up_after, defaults.poll.give_up_after);
     EXPECT_EQ(example.letsencrypt.per_registered_domain, defaults.letsencrypt.per_registered_domain);
     EXPECT_EQ(example.letsencrypt.window, defaults.letsencrypt.window);
+    EXPECT_EQ(example.monitor.every, defaults.monitor.every);
+    EXPECT_EQ(example.monitor.expiry_warning, defaults.monitor.expiry_warning);
+    EXPECT_EQ(example.moved.remove_after, defaults.moved.remove_after);
     EXPECT_EQ(example.http.listen, defaults.http.listen);
     EXPECT_EQ(example.log.level, defaults.log.level);
     EXPECT_EQ(example.log.format, defaults.log.format);
+}
+
+TEST(Config, ReadsTheSlowScheduleAndMovedKeys) {
+    const auto cfg = parse("monitor: { every: 6h, expiry_warning: 21d }\nmoved: { remove_after: 30d }\n");
+    EXPECT_EQ(cfg.monitor.every, 6h);
+    EXPECT_EQ(cfg.monitor.expiry_warning, 21 * 24h);
+    EXPECT_EQ(cfg.moved.remove_after, 30 * 24h);
+    EXPECT_EQ(parse("").monitor.every, 24h);
+    EXPECT_EQ(parse("").moved.remove_after, 0ms);
 }
 
 TEST(Config, ReadsEveryKeyOfTheContract) {

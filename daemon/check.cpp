@@ -1,0 +1,236 @@
+#include "check.hpp"
+
+#include "azion/client.hpp"
+#include "dns/checker.hpp"
+#include "hostname/names.hpp"
+#include "store/domain_store.hpp"
+#include "util/json_text.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+
+#include <iostream>
+
+namespace certq {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+struct row_facts {
+    std::int64_t id = 0;
+    std::string state, detail;
+    std::optional<std::string> alternative_names;
+    std::optional<std::int64_t> certificate_id, workload_id;
+};
+
+std::optional<row_facts> find_row(const config& cfg, const std::string& host) {
+    if (!std::filesystem::exists(cfg.database)) return std::nullopt;
+    sqlite::database db(cfg.database, false);
+    sqlite3_busy_timeout(db.handle(), 5000);
+    auto stmt = db.prepare(
+        "SELECT id, state, coalesce(detail, ''), alternative_names, certificate_id, workload_id "
+        "FROM domains WHERE hostname = ?1");
+    stmt.bind(1, host);
+    if (!stmt.step()) return std::nullopt;
+    row_facts r;
+    r.id = stmt.column_int(0);
+    r.state = stmt.column_text(1);
+    r.detail = stmt.column_text(2);
+    r.alternative_names = stmt.column_optional_text(3);
+    r.certificate_id = stmt.column_optional_int(4);
+    r.workload_id = stmt.column_optional_int(5);
+    return r;
+}
+
+struct azion_facts {
+    std::string not_asked; // why Azion was not asked, when it was not
+    std::optional<azion::certificate> certificate;
+    std::string certificate_problem;
+    std::optional<azion::workload> workload;
+    std::string workload_problem;
+};
+
+asio::awaitable<std::vector<dns::name_report>> explain(dns::checker& c,
+                                                       std::vector<std::string> names) {
+    auto reports = co_await c.explain(std::move(names));
+    c.shutdown();
+    co_return reports;
+}
+
+asio::awaitable<azion_facts> ask_azion(azion::client& api, std::optional<std::int64_t> certificate,
+                                       std::optional<std::int64_t> workload) {
+    azion_facts facts;
+    auto slot = co_await api.acquire_slot();
+    if (certificate) {
+        auto r = co_await api.get_certificate(slot, *certificate);
+        if (r)
+            facts.certificate = std::move(r.value);
+        else
+            facts.certificate_problem = r.diag.summary();
+    }
+    if (workload) {
+        auto r = co_await api.get_workload(slot, *workload);
+        if (r)
+            facts.workload = std::move(r.value.current);
+        else
+            facts.workload_problem = r.diag.summary();
+    }
+    slot = {};
+    api.shutdown();
+    co_return facts;
+}
+
+std::string verdict_word(dns::outcome o) {
+    return o == dns::outcome::points         ? "points to Azion"
+           : o == dns::outcome::not_pointing ? "not ready"
+                                             : "inconclusive";
+}
+
+} // namespace
+
+int check_command(const config& cfg, const std::string& host, bool as_json) {
+    const auto row = find_row(cfg, host);
+    auto parsed = hostname::parse_row_names(host, row ? row->alternative_names : std::nullopt);
+    if (!parsed.ok()) {
+        if (as_json)
+            std::cout << to_json_text(json::object{{"host", host}, {"error", parsed.why}}) << "\n";
+        else
+            std::cout << host << ": " << parsed.why << "\n";
+        return 1;
+    }
+
+    asio::io_context ioc{1};
+    dns::checker_options options;
+    options.resolver.servers = cfg.dns.servers;
+    options.targets = cfg.dns.targets;
+    options.edge_hostname = cfg.dns.edge_hostname;
+    dns::checker checker(ioc.get_executor(), options);
+    auto dns_future = asio::co_spawn(ioc, explain(checker, parsed.names), asio::use_future);
+    ioc.run();
+    const auto reports = dns_future.get();
+
+    azion_facts azion;
+    if (!row || (!row->certificate_id && !row->workload_id)) {
+        azion.not_asked =
+            row ? "the row has no certificate or workload yet" : "no row for this hostname";
+    } else {
+        try {
+            auto token = resolve_token(cfg.azion);
+            asio::io_context api_ioc{1};
+            azion::client api(api_ioc.get_executor(), cfg.azion, std::move(token.token));
+            auto f = asio::co_spawn(api_ioc, ask_azion(api, row->certificate_id, row->workload_id),
+                                    asio::use_future);
+            api_ioc.run();
+            azion = f.get();
+        } catch (const config_error& e) {
+            azion.not_asked = std::string("no Azion token here (") + e.what() + ")";
+        }
+    }
+
+    bool all_point = !reports.empty();
+    for (const auto& r : reports)
+        all_point = all_point && r.verdict().result == dns::outcome::points;
+
+    if (as_json) {
+        json::array names;
+        for (const auto& r : reports) {
+            const auto v = r.verdict();
+            names.push_back({{"name", r.name},
+                             {"verdict", verdict_word(v.result)},
+                             {"pointing", r.pointing.line},
+                             {"caa", r.caa_found},
+                             {"problem", v.result == dns::outcome::points ? json::value(nullptr)
+                                                                          : json::value(v.line)}});
+        }
+        json::object out{{"host", host}, {"names", std::move(names)}, {"would_request", all_point}};
+        if (row)
+            out["row"] = {{"id", row->id},
+                          {"state", row->state},
+                          {"detail", row->detail},
+                          {"certificate_id", row->certificate_id ? json::value(*row->certificate_id)
+                                                                 : json::value(nullptr)},
+                          {"workload_id", row->workload_id ? json::value(*row->workload_id)
+                                                           : json::value(nullptr)}};
+        else
+            out["row"] = nullptr;
+        json::object at_azion;
+        if (!azion.not_asked.empty()) at_azion["not_asked"] = azion.not_asked;
+        if (azion.certificate)
+            at_azion["certificate"] = {
+                {"id", azion.certificate->id},
+                {"status", azion.certificate->status},
+                {"status_detail", azion.certificate->status_detail},
+                {"validity", azion.certificate->validity ? json::value(*azion.certificate->validity)
+                                                         : json::value(nullptr)},
+                {"renewed_at", azion.certificate->renewed_at
+                                   ? json::value(*azion.certificate->renewed_at)
+                                   : json::value(nullptr)}};
+        else if (!azion.certificate_problem.empty())
+            at_azion["certificate_problem"] = azion.certificate_problem;
+        if (azion.workload) {
+            json::array domains;
+            for (const auto& d : azion.workload->domains)
+                domains.emplace_back(d);
+            at_azion["workload"] = {{"id", azion.workload->id},
+                                    {"domains", std::move(domains)},
+                                    {"certificate", azion.workload->certificate
+                                                        ? json::value(*azion.workload->certificate)
+                                                        : json::value(nullptr)}};
+        } else if (!azion.workload_problem.empty())
+            at_azion["workload_problem"] = azion.workload_problem;
+        out["azion"] = std::move(at_azion);
+        std::cout << to_json_text(out) << "\n";
+        return all_point ? 0 : 1;
+    }
+
+    std::cout << host << "\n";
+    for (const auto& r : reports) {
+        const auto v = r.verdict();
+        std::cout << "  " << r.name << ": " << verdict_word(v.result) << "\n";
+        if (!r.pointing.line.empty()) std::cout << "    " << r.pointing.line << "\n";
+        if (r.caa && r.caa->result != dns::outcome::points)
+            std::cout << "    " << r.caa->line << "\n";
+        else if (!r.caa_found.empty())
+            std::cout << "    " << r.caa_found << "\n";
+    }
+    std::cout << (all_point ? "  every name points to Azion: a certificate request would go ahead\n"
+                            : "  not every name is ready: no certificate would be requested now\n");
+    if (row) {
+        std::cout << "row #" << row->id << ": " << row->state << (row->detail.empty() ? "" : " — ")
+                  << row->detail.substr(0, row->detail.find('\n')) << "\n";
+    } else {
+        std::cout << "no row for this hostname (certq enqueue " << host << " adds one)\n";
+    }
+    if (!azion.not_asked.empty()) std::cout << "Azion not asked: " << azion.not_asked << "\n";
+    if (azion.certificate) {
+        const auto& c = *azion.certificate;
+        std::cout << "certificate " << c.id << " at Azion: " << c.status
+                  << (c.validity ? ", valid until " + *c.validity : std::string())
+                  << (c.renewed_at ? ", renewed " + *c.renewed_at : std::string())
+                  << (c.status_detail.empty() ? std::string() : " — " + c.status_detail) << "\n";
+    } else if (!azion.certificate_problem.empty()) {
+        std::cout << "certificate " << row->certificate_id.value_or(0) << ": "
+                  << azion.certificate_problem << "\n";
+    }
+    if (azion.workload) {
+        const auto& w = *azion.workload;
+        std::string domains;
+        for (const auto& d : w.domains)
+            domains += (domains.empty() ? "" : ", ") + d;
+        std::cout << "workload " << w.id << " at Azion: serves "
+                  << (w.certificate ? "certificate " + std::to_string(*w.certificate)
+                                    : std::string("Azion's default certificate"))
+                  << (row && w.certificate && w.certificate == row->certificate_id ? " (this row's)"
+                                                                                   : "")
+                  << " for " << (domains.empty() ? "no domains" : domains) << "\n";
+    } else if (!azion.workload_problem.empty()) {
+        std::cout << "workload " << row->workload_id.value_or(0) << ": " << azion.workload_problem
+                  << "\n";
+    }
+    return all_point ? 0 : 1;
+}
+
+} // namespace certq
