@@ -2,6 +2,7 @@
 // and works while certqd runs (WAL; writes wait up to five seconds for the lock).
 
 #include "check.hpp"
+#include "hooks.hpp"
 #include "command_line.hpp"
 #include "config/config.hpp"
 #include "store/domain_store.hpp"
@@ -77,11 +78,21 @@ void print_status(const certq::store::queue_status& st, std::ostream& out) {
     if (st.unfinished == 0) out << "; nothing left to do\n";
     else if (auto eta = st.eta()) out << "; " << grouped(st.unfinished) << " left, about " << certq::format_duration(*eta) << " to go\n";
     else out << "; " << grouped(st.unfinished) << " left\n";
+    for (const auto& w : st.webhook_backlog)
+        out << "webhook " << w.url << ": "
+            << (w.started ? grouped(w.waiting) + " event(s) waiting" : std::string("not started yet")) << "\n";
     if (st.expiring > 0)
         out << grouped(st.expiring) << " certificate(s) end within "
             << (st.expiry_warning.count() % 86'400'000 == 0 ? std::to_string(st.expiry_warning.count() / 86'400'000) + "d"
                                                              : certq::format_duration(st.expiry_warning))
             << " without renewal (certq list --state active; Azion renews 30 days ahead when the names point to it)\n";
+}
+
+json::array webhooks_json(const certq::store::queue_status& st) {
+    json::array out;
+    for (const auto& w : st.webhook_backlog)
+        out.push_back({{"url", w.url}, {"started", w.started}, {"waiting", w.waiting}});
+    return out;
 }
 
 json::object status_json(const certq::store::queue_status& st) {
@@ -101,6 +112,7 @@ json::object status_json(const certq::store::queue_status& st) {
                         {"finished_span_seconds", nullable(span_seconds)},
                         {"eta_seconds", nullable(eta_seconds)},
                         {"expiring", st.expiring},
+                        {"webhooks", webhooks_json(st)},
                         {"expiry_warning_seconds", st.expiry_warning.count() / 1000}};
 }
 
@@ -109,6 +121,7 @@ int status(const certq::config& cfg, bool as_json, int minutes) {
     auto& db = *db_handle;
     auto st = certq::store::read_status(db, std::chrono::minutes{minutes});
     certq::store::count_expiring(db, st, cfg.monitor.expiry_warning);
+    for (const auto& hook : cfg.notify.webhooks) st.webhook_backlog.push_back(certq::store::webhook_backlog(db, hook.url, hook.events));
     if (as_json) std::cout << certq::to_json_text(status_json(st)) << "\n";
     else print_status(st, std::cout);
     return exit_ok;
@@ -334,6 +347,9 @@ int main(int argc, char** argv) {
     auto* remove_cmd = app.add_subcommand("remove", "offboard a hostname (wanted = absent)");
     remove_cmd->add_option("host", host, "hostname")->required();
     auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the database schema");
+    auto* hooks_cmd = app.add_subcommand("hooks", "webhooks");
+    auto* hooks_test_cmd = hooks_cmd->add_subcommand("test", "send a signed test event to each receiver");
+    hooks_cmd->require_subcommand(1);
     auto* check_cmd = app.add_subcommand("check", "why is HOST (not) on HTTPS: DNS now, its row, Azion's view");
     check_cmd->add_option("host", host, "hostname")->required();
     check_cmd->add_flag("--json", as_json, "print JSON");
@@ -351,6 +367,7 @@ int main(int argc, char** argv) {
         if (*remove_cmd) return remove(cfg, host);
         if (*migrate_cmd) return migrate(cfg);
         if (*check_cmd) return certq::check_command(cfg, host, as_json);
+        if (*hooks_test_cmd) return certq::hooks_test(cfg);
     } catch (const CLI::ValidationError& e) {
         std::cerr << "certq: " << e.what() << "\n";
         return exit_usage;

@@ -7,6 +7,7 @@
 #include "engine/db_worker.hpp"
 #include "engine/dns_gate.hpp"
 #include "engine/scheduler.hpp"
+#include "notify/notifier.hpp"
 #include "logging.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/metrics.hpp"
@@ -14,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/fmt/ranges.h>
@@ -96,6 +98,16 @@ void reload(const std::string& file, certq::config& running, certq::azion::clien
     restart_needed(next.azion.timeout != running.azion.timeout || next.azion.max_in_flight != running.azion.max_in_flight,
                    "azion.timeout/max_in_flight");
     restart_needed(next.dns.check != running.dns.check, "dns.check");
+    const auto hooks = [](const certq::notify_config& n) {
+        std::string all;
+        for (const auto& h : n.webhooks) {
+            all += h.url + "|" + h.secret_file + "|";
+            for (const auto& e : h.events) all += e + ",";
+        }
+        return all + std::to_string(n.timeout.count()) + "|" + n.ca_file + "|" + std::to_string(n.retry.first.count()) +
+               "|" + std::to_string(n.retry.max.count()) + "|" + std::to_string(n.retry.give_up_after.count());
+    };
+    restart_needed(hooks(next.notify) != hooks(running.notify), "notify");
     restart_needed(next.http.listen != running.http.listen, "http.listen");
     running = next;
     spdlog::info("reloaded {}: {}/s burst {}, log level {}", file, next.azion.rate_limit.requests_per_second,
@@ -129,7 +141,17 @@ int main(int argc, char** argv) {
         } catch (const certq::config_error& e) {
             std::cout << "token:           not found here (" << e.what() << ")\n";
         }
-        return exit_ok;
+        int bad_secrets = 0;
+        for (const auto& hook : cfg.notify.webhooks) {
+            try {
+                certq::notify::load_secret(hook);
+                std::cout << "webhook:         " << certq::notify::receiver_label(hook.url) << " (secret readable)\n";
+            } catch (const certq::config_error& e) {
+                std::cout << "webhook:         " << e.what() << "\n";
+                ++bad_secrets;
+            }
+        }
+        return bad_secrets ? exit_usage : exit_ok;
     }
 
     certq::setup_logging(cfg.log);
@@ -180,6 +202,12 @@ int main(int argc, char** argv) {
             sd_notify(0, ("STATUS=" + status_line(counts)).c_str());
         };
         certq::engine::scheduler sched(ioc.get_executor(), cfg, api, dns, db, options);
+        std::optional<certq::notify::notifier> notifier;
+        if (!cfg.notify.webhooks.empty()) {
+            notifier.emplace(ioc.get_executor(), cfg.notify, db, &metrics);
+            asio::co_spawn(ioc, notifier->run(), asio::detached);
+            spdlog::info("webhooks: {} receiver(s)", cfg.notify.webhooks.size());
+        }
 
         // Liveness: a beat on the loop every second. /healthz answers 200 while beats come,
         // and the systemd watchdog is fed from the same beat, so a loop that stops making
@@ -260,6 +288,7 @@ int main(int argc, char** argv) {
             beat.cancel();
             if (http) http->stop();
             if (resolver) resolver->shutdown();
+            if (notifier) notifier->stop();
         });
         ioc.run();
         if (failure) std::rethrow_exception(failure);

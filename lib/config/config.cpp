@@ -277,6 +277,38 @@ config parse_config(const std::string& yaml, const std::string& source,
         mv.reject_unknown();
     }
     {
+        auto n = top.sub("notify");
+        auto hooks = n.child("webhooks");
+        if (hooks && !hooks.IsSequence()) n.fail(n.key_path("webhooks"), "must be a list, got " + quoted(hooks));
+        for (std::size_t i = 0; hooks && i < hooks.size(); ++i) {
+            section w(hooks[i], n.key_path("webhooks") + "[" + std::to_string(i) + "]", source);
+            webhook_config hook;
+            w.read("url", hook.url);
+            if (hook.url.rfind("https://", 0) != 0 && hook.url.rfind("http://", 0) != 0)
+                w.fail(w.key_path("url"), "must start with https:// or http:// (got \"" + hook.url + "\")");
+            w.read("secret_file", hook.secret_file);
+            hook.secret_file = resolve(base_dir, hook.secret_file).string();
+            w.read("events", hook.events);
+            for (const auto& e : hook.events) {
+                static const std::set<std::string> known{"queued", "invalid", "dns_waiting", "dns_failed",
+                                                         "throttled", "requesting", "pending", "attaching",
+                                                         "active", "moved", "failed", "removing", "removed",
+                                                         "renewed"};
+                if (!known.count(e))
+                    w.fail(w.key_path("events"), "\"" + e + "\" is neither a state nor renewed");
+            }
+            w.reject_unknown();
+            for (const auto& other : cfg.notify.webhooks)
+                if (other.url == hook.url) w.fail(w.key_path("url"), "is listed twice");
+            cfg.notify.webhooks.push_back(std::move(hook));
+        }
+        n.read("timeout", cfg.notify.timeout);
+        read_backoff(n, "retry", cfg.notify.retry);
+        n.read("ca_file", cfg.notify.ca_file);
+        cfg.notify.ca_file = resolve(base_dir, cfg.notify.ca_file).string();
+        n.reject_unknown();
+    }
+    {
         auto h = top.sub("http");
         h.read("listen", cfg.http.listen);
         if (!cfg.http.listen.empty() && !valid_host_port(cfg.http.listen, true, true))

@@ -75,6 +75,21 @@ struct moved_config {
     milliseconds remove_after{0};
 };
 
+/// One receiver of the events (Standard Webhooks signatures).
+struct webhook_config {
+    std::string url;         ///< http:// or https://
+    std::string secret_file; ///< `whsec_<base64>`; empty: the systemd credential "webhook-secret"
+    /// New state names (and `renewed`) to send; empty: every event.
+    std::vector<std::string> events;
+};
+
+struct notify_config {
+    std::vector<webhook_config> webhooks;
+    milliseconds timeout = std::chrono::seconds{10}; ///< one attempt, answer included
+    backoff_config retry{std::chrono::seconds{5}, std::chrono::minutes{30}, std::chrono::hours{72}};
+    std::string ca_file; ///< extra trusted CA for https receivers; the system store is always used
+};
+
 struct http_config {
     std::string listen = "127.0.0.1:9464";
 };
@@ -94,6 +109,7 @@ struct config {
     letsencrypt_config letsencrypt;
     monitor_config monitor;
     moved_config moved;
+    notify_config notify;
     http_config http;
     log_config log;
 };

@@ -242,7 +242,8 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
             // Every row waiting for DNS gets the outage back before any decision on this
             // verdict is written (this row's decision adds it itself: it was read before).
             try {
-                co_await db_.run(excuse_job{verdict.resolver_outage});
+                excuse_job job{verdict.resolver_outage};
+                co_await db_.run(std::move(job));
             } catch (const sqlite::error& e) {
                 spdlog::error("could not excuse rows waiting for DNS for the resolvers' outage of {}: {}",
                               format_duration(verdict.resolver_outage), e.what());
@@ -441,7 +442,7 @@ asio::awaitable<void> scheduler::monitor_batch(std::vector<domain_row> rows) {
             if (options_.metrics) ++options_.metrics->certificates_renewed;
         }
         if (!md.d.changed) continue;
-        changes.push_back({row.state, row.generation, md.d.after});
+        changes.push_back({row.state, row.generation, md.d.after, md.renewed});
         moved.emplace_back(row, md.d.after);
     }
     if (co_await save(std::move(changes), store::durability::normal))
@@ -457,7 +458,8 @@ asio::awaitable<void> scheduler::retire() {
     for (bool more = true; more && !stopping_;) {
         std::vector<store::retired_certificate> due_now;
         try {
-            due_now = co_await db_.run(retired_job{wall_now()});
+            retired_job job{wall_now()};
+            due_now = co_await db_.run(std::move(job));
         } catch (const sqlite::error& e) {
             spdlog::debug("reading retired certificates failed: {}", e.what());
             co_return;
@@ -473,12 +475,14 @@ asio::awaitable<void> scheduler::retire() {
                 if (deleted) {
                     spdlog::info("certificate {} of row {} deleted at Azion: a newer one serves in its place",
                                  r.certificate_id, r.domain_id);
-                    co_await db_.run(retired_done_job{r.certificate_id});
+                    retired_done_job job{r.certificate_id};
+                    co_await db_.run(std::move(job));
                 } else {
                     const auto wait = backoff_delay({std::chrono::minutes{1}, std::chrono::hours{6}, {}}, r.attempts);
                     spdlog::warn("certificate {} of row {} could not be deleted at Azion: {}; trying again in {}",
                                  r.certificate_id, r.domain_id, deleted.diag.summary(), format_duration(wait));
-                    co_await db_.run(retired_refused_job{r.certificate_id, wall_now() + wait});
+                    retired_refused_job job{r.certificate_id, wall_now() + wait};
+                    co_await db_.run(std::move(job));
                 }
             } catch (const sqlite::error& e) {
                 spdlog::warn("recording a retired certificate failed: {}", e.what());
@@ -555,9 +559,11 @@ asio::awaitable<void> scheduler::report() {
             for (const auto& [state, n] : counts) options_.metrics->domains[std::string(to_string(state))] = n;
         }
         if (options_.on_counts) options_.on_counts(counts);
-        if (options_.metrics)
-            options_.metrics->certificates_expiring =
-                co_await db_.run(expiring_job{wall_now() + policy_.expiry_warning});
+        if (options_.metrics) {
+            // A named job: gcc 12 mishandles temporaries inside co_await expressions.
+            expiring_job expiring{wall_now() + policy_.expiry_warning};
+            options_.metrics->certificates_expiring = co_await db_.run(std::move(expiring));
+        }
     } catch (const sqlite::error& e) {
         spdlog::debug("counting rows failed: {}", e.what());
     }

@@ -76,6 +76,18 @@ std::string registry::render() const {
     header(out, "certq_certificates_expiring", "gauge",
            "Active certificates ending within monitor.expiry_warning (not renewed in time).");
     out += "certq_certificates_expiring " + std::to_string(certificates_expiring) + "\n";
+    header(out, "certq_webhook_deliveries_total", "counter",
+           "Webhook delivery attempts by receiver and result (delivered, failed, given_up).");
+    for (const auto& [key, n] : webhook_deliveries)
+        out += "certq_webhook_deliveries_total{webhook=\"" + label_value(key.first) + "\",result=\"" +
+               label_value(key.second) + "\"} " + std::to_string(n) + "\n";
+    header(out, "certq_webhook_backlog", "gauge", "Events held for a receiver, not yet delivered or given up.");
+    for (const auto& [hook, n] : webhook_backlog)
+        out += "certq_webhook_backlog{webhook=\"" + label_value(hook) + "\"} " + std::to_string(n) + "\n";
+    header(out, "certq_webhook_oldest_undelivered_seconds", "gauge",
+           "Age of the oldest event a receiver has not taken yet, from its first attempt.");
+    for (const auto& [hook, age] : webhook_oldest_seconds)
+        out += "certq_webhook_oldest_undelivered_seconds{webhook=\"" + label_value(hook) + "\"} " + number(age) + "\n";
     header(out, "certq_dns_resolvers_up", "gauge",
            "1 while certq's DNS resolvers answer; 0 while every query times out or is refused.");
     out += "certq_dns_resolvers_up " + std::to_string(dns_resolvers_up) + "\n";

@@ -29,6 +29,9 @@ struct registry {
     std::map<std::string, std::uint64_t> dns_checks;                      // {result}
     std::uint64_t certificates_renewed = 0;                               // renewals seen
     std::int64_t certificates_expiring = 0; // within monitor.expiry_warning of their end
+    std::map<std::pair<std::string, std::string>, std::uint64_t> webhook_deliveries; // {webhook, result}
+    std::map<std::string, std::int64_t> webhook_backlog;                             // {webhook}
+    std::map<std::string, double> webhook_oldest_seconds;                            // {webhook}
     // Figures read from their owners when scraped.
     double rate_configured = 0;
     double rate_current = 0;

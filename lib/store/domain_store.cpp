@@ -163,9 +163,72 @@ std::vector<std::int64_t> domain_store::write(std::span<const domain_change> cha
         else update_.bind_null(17);
         update_.bind(18, a.wanted_absent ? 1 : 0);
         update_.run();
-        if (db_.changes() == 0) stale.push_back(a.id);
+        if (db_.changes() == 0) {
+            stale.push_back(a.id);
+            continue;
+        }
+        if (c.renewed) {
+            auto renewed = db_.prepare(
+                "INSERT INTO events (domain_id, kind, detail, hostname, names, certificate_id, workload_id) "
+                "SELECT id, 'renewed', 'certificate ' || coalesce(certificate_id, '?') || ' renewed by Azion' || "
+                "coalesce(', valid until ' || validity, ''), hostname, names, certificate_id, workload_id "
+                "FROM domains WHERE id = ?1");
+            renewed.bind(1, a.id);
+            renewed.run();
+        }
     }
     return stale;
+}
+
+std::string domain_store::instance_id() {
+    auto stmt = db_.prepare("SELECT id FROM instance LIMIT 1");
+    return stmt.step() ? stmt.column_text(0) : std::string("0");
+}
+
+std::int64_t domain_store::webhook_cursor(const std::string& url) {
+    sqlite::transaction tx(db_);
+    auto read = db_.prepare("SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1");
+    read.bind(1, url);
+    if (read.step()) return read.column_int(0);
+    read.reset();
+    auto start = db_.prepare("INSERT INTO webhook_cursors (webhook, delivered_through) "
+                             "SELECT ?1, coalesce(max(id), 0) FROM events");
+    start.bind(1, url);
+    start.run();
+    read.bind(1, url);
+    const auto cursor = read.step() ? read.column_int(0) : 0;
+    read.reset();
+    tx.commit();
+    return cursor;
+}
+
+void domain_store::set_webhook_cursor(const std::string& url, std::int64_t delivered_through) {
+    auto stmt = db_.prepare("UPDATE webhook_cursors SET delivered_through = max(delivered_through, ?2) WHERE webhook = ?1");
+    stmt.bind(1, url).bind(2, delivered_through);
+    stmt.run();
+}
+
+std::vector<event_row> domain_store::events_after(std::int64_t id, std::size_t limit) {
+    auto stmt = db_.prepare("SELECT id, domain_id, kind, from_state, to_state, at, detail, hostname, names, "
+                            "certificate_id, workload_id FROM events WHERE id > ?1 ORDER BY id LIMIT ?2");
+    stmt.bind(1, id).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<event_row> out;
+    while (stmt.step()) {
+        event_row e;
+        e.id = stmt.column_int(0);
+        e.domain_id = stmt.column_int(1);
+        e.kind = stmt.column_text(2);
+        e.from_state = stmt.column_optional_text(3);
+        e.to_state = stmt.column_optional_text(4);
+        e.at = stmt.column_text(5);
+        e.detail = stmt.column_optional_text(6);
+        e.hostname = stmt.column_optional_text(7);
+        e.names = stmt.column_optional_text(8);
+        e.certificate_id = stmt.column_optional_int(9);
+        e.workload_id = stmt.column_optional_int(10);
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 std::int64_t domain_store::expiring(wall_time before) {

@@ -69,6 +69,23 @@ struct domain_change {
     domain_state before_state;
     std::int64_t before_generation;
     domain_row after;
+    /// Azion renewed the row's certificate: a `renewed` event is written with the change.
+    bool renewed = false;
+};
+
+/// One row of the `events` table (what webhooks are told).
+struct event_row {
+    std::int64_t id = 0;
+    std::int64_t domain_id = 0;
+    std::string kind; ///< "state" or "renewed"
+    std::optional<std::string> from_state;
+    std::optional<std::string> to_state;
+    std::string at; ///< ISO 8601 UTC
+    std::optional<std::string> detail;
+    std::optional<std::string> hostname;
+    std::optional<std::string> names; ///< JSON array text
+    std::optional<std::int64_t> certificate_id;
+    std::optional<std::int64_t> workload_id;
 };
 
 enum class durability {
@@ -125,6 +142,15 @@ public:
     /// row #12, shop.example.com`.
     std::optional<std::string> claim_names(std::int64_t id, const std::vector<std::string>& names,
                                            std::optional<std::int64_t> workload = std::nullopt);
+
+    /// This database's identity (for webhook-ids).
+    std::string instance_id();
+    /// Where webhook `url` is: events up to the answer are done. A webhook seen for the first
+    /// time starts at the newest event (it is told what happens from now on).
+    std::int64_t webhook_cursor(const std::string& url);
+    void set_webhook_cursor(const std::string& url, std::int64_t delivered_through);
+    /// Events after `id`, oldest first, at most `limit`.
+    std::vector<event_row> events_after(std::int64_t id, std::size_t limit);
 
     /// Active or moved rows whose certificate ends before `before` (monitor.expiry_warning).
     std::int64_t expiring(wall_time before);

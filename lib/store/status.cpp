@@ -56,4 +56,25 @@ void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall
     st.expiry_warning = warning;
 }
 
+queue_status::webhook_waiting webhook_backlog(sqlite::database& db, const std::string& url,
+                                              const std::vector<std::string>& events) {
+    queue_status::webhook_waiting w;
+    w.url = url;
+    auto cursor = db.prepare("SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1");
+    cursor.bind(1, url);
+    if (!cursor.step()) return w;
+    w.started = true;
+    std::string sql = "SELECT count(*) FROM events WHERE id > ?1";
+    if (!events.empty()) {
+        std::string in;
+        for (std::size_t i = 0; i < events.size(); ++i) in += (i ? ", ?" : "?") + std::to_string(i + 2);
+        sql += " AND ((kind = 'state' AND to_state IN (" + in + ")) OR (kind = 'renewed' AND 'renewed' IN (" + in + ")))";
+    }
+    auto count = db.prepare(sql);
+    count.bind(1, cursor.column_int(0));
+    for (std::size_t i = 0; i < events.size(); ++i) count.bind(static_cast<int>(i + 2), events[i]);
+    w.waiting = count.step() ? count.column_int(0) : 0;
+    return w;
+}
+
 } // namespace certq::store

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace certq::store {
 
@@ -27,10 +29,21 @@ struct queue_status {
     /// The time the unfinished rows would take at `per_minute`; zero when none is left, unset
     /// when there is no rate.
     std::optional<std::chrono::seconds> eta() const;
+    /// Events waiting for each configured webhook (set by the caller with webhook_backlog).
+    struct webhook_waiting {
+        std::string url;
+        bool started = false; ///< certqd has delivered to it (it has a cursor)
+        std::int64_t waiting = 0;
+    };
+    std::vector<webhook_waiting> webhook_backlog;
     /// Active or moved rows whose certificate ends within the warning (set by count_expiring).
     std::int64_t expiring = 0;
     millis expiry_warning{0};
 };
+
+/// The events after webhook `url`'s cursor that its filter (`events`; empty: all) would send.
+queue_status::webhook_waiting webhook_backlog(sqlite::database& db, const std::string& url,
+                                              const std::vector<std::string>& events);
 
 /// Fills st.expiring: certificates that end before now + warning (monitor.expiry_warning).
 void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall_time now = wall_now());

@@ -162,5 +162,70 @@ TEST_F(OpenApi, SimulatorAnswersFitTheResponseSchemas) {
         for (const char* k : {"status", "code", "title", "detail"}) EXPECT_TRUE(e.as_object().contains(k)) << k;
 }
 
+asio::awaitable<int> exercise_workload(azion::client& api) {
+    auto slot = co_await api.acquire_slot();
+    azion::certificate_request r;
+    r.name = "certq-1-shop.example.com";
+    r.common_name = "shop.example.com";
+    auto created = co_await api.request_certificate(slot, r);
+    co_await api.get_workload(slot, 7);
+    azion::workload_patch patch;
+    patch.domains = std::vector<std::string>{"shop.example.com"};
+    patch.set_certificate = true;
+    patch.certificate = created.value.id;
+    co_await api.patch_workload(slot, 7, patch);
+    co_return 0;
+}
+
+TEST_F(OpenApi, WorkloadCallsAndAnswersFitTheSpec) {
+    // The calls exist, GET takes `fields`, and the PATCH body holds only PatchedWorkloadRequest's
+    // (and TLSWorkloadRequest's) properties.
+    const auto one = path("/workspace/workloads/{workload_id}");
+    ASSERT_TRUE(one["get"]);
+    ASSERT_TRUE(one["patch"]);
+    EXPECT_TRUE(parameter_names(one["get"]).count("fields"));
+    azion::workload_patch patch;
+    patch.domains = std::vector<std::string>{"a.example.com"};
+    patch.set_certificate = true;
+    patch.certificate = 9;
+    const auto body = json::parse(azion::to_json(patch)).as_object();
+    for (const auto& [key, value] : body)
+        EXPECT_TRUE(schema("PatchedWorkloadRequest")["properties"][std::string(key)]) << key;
+    for (const auto& [key, value] : body.at("tls").as_object())
+        EXPECT_TRUE(schema("TLSWorkloadRequest")["properties"][std::string(key)]) << key;
+
+    // The simulator answers WorkloadResponse: {"state", "data": Workload}.
+    sim::sim_options options;
+    options.issue_delay = 0ms;
+    sim::azion_simulator sim(options);
+    sim.start();
+    sim.put_workload({7, "shop", {}, std::nullopt});
+    scratch_dir dir;
+    auto cfg = client_config_for(sim, dir);
+    asio::io_context ioc;
+    azion::client api(ioc.get_executor(), cfg, "sim-token");
+    asio::co_spawn(ioc, exercise_workload(api), asio::detached);
+    ioc.run_for(20s);
+    const auto log = sim.requests();
+    ASSERT_EQ(log.size(), 3u);
+    std::set<std::string> props, required, tls_props;
+    for (const auto& p : schema("Workload")["properties"]) props.insert(p.first.as<std::string>());
+    for (const auto& r : schema("Workload")["required"]) required.insert(r.as<std::string>());
+    for (const auto& p : schema("TLSWorkload")["properties"]) tls_props.insert(p.first.as<std::string>());
+    for (std::size_t i : {1u, 2u}) {
+        EXPECT_EQ(log[i].status, 200u) << log[i].response_body;
+        const auto answer = json::parse(log[i].response_body).as_object();
+        for (const auto& [k, v] : answer) EXPECT_TRUE(schema("WorkloadResponse")["properties"][std::string(k)]) << k;
+        const auto& w = answer.at("data").as_object();
+        for (const auto& [k, v] : w) EXPECT_TRUE(props.count(std::string(k))) << k << " not in Workload";
+        for (const auto& [k, v] : w.at("tls").as_object()) EXPECT_TRUE(tls_props.count(std::string(k))) << k;
+        if (i == 2) {
+            for (const auto& r : required) EXPECT_TRUE(w.contains(r)) << "required " << r << " missing";
+        }
+    }
+    EXPECT_NE(log[1].target.find("fields="), std::string::npos);
+    EXPECT_EQ(log[2].method, "PATCH");
+}
+
 } // namespace
 } // namespace certq::testing

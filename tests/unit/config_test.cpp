@@ -90,6 +90,11 @@ TEST(Config, DocumentedExampleSaysWhatTheDefaultsAre) {
     EXPECT_EQ(example.monitor.every, defaults.monitor.every);
     EXPECT_EQ(example.monitor.expiry_warning, defaults.monitor.expiry_warning);
     EXPECT_EQ(example.moved.remove_after, defaults.moved.remove_after);
+    EXPECT_EQ(example.notify.webhooks.size(), 0u);
+    EXPECT_EQ(example.notify.timeout, defaults.notify.timeout);
+    EXPECT_EQ(example.notify.retry.first, defaults.notify.retry.first);
+    EXPECT_EQ(example.notify.retry.max, defaults.notify.retry.max);
+    EXPECT_EQ(example.notify.retry.give_up_after, defaults.notify.retry.give_up_after);
     EXPECT_EQ(example.http.listen, defaults.http.listen);
     EXPECT_EQ(example.log.level, defaults.log.level);
     EXPECT_EQ(example.log.format, defaults.log.format);
@@ -102,6 +107,30 @@ TEST(Config, ReadsTheSlowScheduleAndMovedKeys) {
     EXPECT_EQ(cfg.moved.remove_after, 30 * 24h);
     EXPECT_EQ(parse("").monitor.every, 24h);
     EXPECT_EQ(parse("").moved.remove_after, 0ms);
+}
+
+TEST(Config, ReadsWebhooksAndNamesWhatIsWrongWithOne) {
+    const auto cfg = parse("notify:\n  webhooks:\n    - { url: https://panel.example.net/hooks, secret_file: s, "
+                           "events: [active, renewed] }\n  timeout: 3s\n  retry: { first: 1s, max: 1m, give_up_after: 1h }\n");
+    ASSERT_EQ(cfg.notify.webhooks.size(), 1u);
+    EXPECT_EQ(cfg.notify.webhooks[0].url, "https://panel.example.net/hooks");
+    EXPECT_EQ(cfg.notify.webhooks[0].events, (std::vector<std::string>{"active", "renewed"}));
+    EXPECT_EQ(cfg.notify.timeout, 3s);
+    EXPECT_EQ(cfg.notify.retry.max, 1min);
+    const auto error_of = [](const std::string& yaml) {
+        try {
+            parse(yaml);
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(error_of("notify: { webhooks: [ { url: ftp://x } ] }"),
+              "test.yaml: notify.webhooks[0].url: must start with https:// or http:// (got \"ftp://x\")");
+    EXPECT_EQ(error_of("notify: { webhooks: [ { url: https://x/h, events: [activ] } ] }"),
+              "test.yaml: notify.webhooks[0].events: \"activ\" is neither a state nor renewed");
+    EXPECT_EQ(error_of("notify: { webhooks: [ { url: https://x/h, secret: s } ] }").rfind("test.yaml: notify.webhooks[0].secret: unknown key", 0),
+              0u);
 }
 
 TEST(Config, ReadsEveryKeyOfTheContract) {
