@@ -14,7 +14,8 @@ if(NOT n EQUAL 1)
 endif()
 execute_process(COMMAND dpkg-deb -c ${debs} OUTPUT_VARIABLE contents)
 foreach(path ./usr/sbin/certqd ./usr/bin/certq ./etc/certq/certqd.yaml ./usr/lib/systemd/system/certqd.service
-             ./usr/share/certq/migrations/0001_init.sql ./usr/share/doc/certq/README.md)
+             ./usr/share/certq/migrations/0001_init.sql ./usr/share/certq/certq-alerts.yaml
+             ./usr/share/certq/certq-dashboard.json ./usr/share/doc/certq/README.md)
     string(FIND "${contents}" " ${path}\n" at)
     if(at EQUAL -1)
         message(FATAL_ERROR "the package lacks ${path}:\n${contents}")
