@@ -91,6 +91,9 @@ WHERE state NOT IN ('invalid', 'dns_failed', 'active', 'moved', 'failed', 'remov
 
 CREATE INDEX domains_state ON domains (state);
 
+-- Certificates ending soon (monitor.expiry_warning), counted every few seconds for the metrics.
+CREATE INDEX domains_valid_until ON domains (valid_until) WHERE state IN ('active', 'moved');
+
 CREATE TRIGGER domains_state_inserted AFTER INSERT ON domains
 BEGIN
     INSERT INTO transitions (domain_id, from_state, to_state, detail)

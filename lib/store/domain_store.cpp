@@ -1,6 +1,7 @@
 #include "store/domain_store.hpp"
 
 #include "store/migrations.hpp"
+#include "store/status.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -231,11 +232,7 @@ std::vector<event_row> domain_store::events_after(std::int64_t id, std::size_t l
     return out;
 }
 
-std::int64_t domain_store::expiring(wall_time before) {
-    auto stmt = db_.prepare("SELECT count(*) FROM domains WHERE state IN ('active', 'moved') AND valid_until < ?1");
-    stmt.bind(1, to_unix_ms(before));
-    return stmt.step() ? stmt.column_int(0) : 0;
-}
+std::int64_t domain_store::expiring(wall_time before) { return expiring_before(db_, before); }
 
 std::vector<retired_certificate> domain_store::due_retired(wall_time now, std::size_t limit) {
     auto stmt = db_.prepare("SELECT certificate_id, domain_id, attempts FROM retired_certificates "

@@ -49,10 +49,16 @@ queue_status read_status(sqlite::database& db, std::chrono::seconds window, wall
     return st;
 }
 
+std::int64_t expiring_before(sqlite::database& db, wall_time before) {
+    // Word for word the WHERE of the partial index domains_valid_until (migration 0007).
+    auto stmt = db.prepare("SELECT count(*) FROM domains INDEXED BY domains_valid_until "
+                           "WHERE state IN ('active', 'moved') AND valid_until < ?1");
+    stmt.bind(1, to_unix_ms(before));
+    return stmt.step() ? stmt.column_int(0) : 0;
+}
+
 void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall_time now) {
-    auto stmt = db.prepare("SELECT count(*) FROM domains WHERE state IN ('active', 'moved') AND valid_until < ?1");
-    stmt.bind(1, to_unix_ms(now + warning));
-    st.expiring = stmt.step() ? stmt.column_int(0) : 0;
+    st.expiring = expiring_before(db, now + warning);
     st.expiry_warning = warning;
 }
 

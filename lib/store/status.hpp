@@ -45,6 +45,9 @@ struct queue_status {
 queue_status::webhook_waiting webhook_backlog(sqlite::database& db, const std::string& url,
                                               const std::vector<std::string>& events);
 
+/// Active or moved rows whose certificate ends before `before`.
+std::int64_t expiring_before(sqlite::database& db, wall_time before);
+
 /// Fills st.expiring: certificates that end before now + warning (monitor.expiry_warning).
 void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall_time now = wall_now());
 
