@@ -15,7 +15,38 @@ database::database(const std::filesystem::path& path, bool create) : path_(path)
     sqlite3_extended_result_codes(db_, 1);
 }
 
-database::~database() { sqlite3_close_v2(db_); }
+database::~database() {
+    for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+}
+
+// Enough for every statement the daemon and the tools use; past that, statements are finalized
+// as before (a tool that builds SQL text on the fly must not grow the pool without bound).
+constexpr std::size_t max_idle_statements = 128;
+
+sqlite3_stmt* database::take(std::string_view sql) {
+    if (auto it = idle_.find(std::string(sql)); it != idle_.end()) {
+        auto* stmt = it->second;
+        idle_.erase(it);
+        return stmt;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "cannot prepare \"" + std::string(sql.substr(0, 60)) + "\"");
+    return stmt;
+}
+
+void database::recycle(sqlite3_stmt* stmt) {
+    if (!stmt) return;
+    if (idle_.size() >= max_idle_statements) {
+        sqlite3_finalize(stmt);
+        return;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    idle_.emplace(sqlite3_sql(stmt), stmt);
+}
 
 void database::fail(int code, std::string_view doing) const {
     throw error(code, path_.string() + ": " + std::string(doing) + ": " + sqlite3_errmsg(db_));
@@ -36,13 +67,9 @@ statement database::prepare(std::string_view sql) { return statement(*this, sql)
 std::int64_t database::changes() const { return sqlite3_changes64(db_); }
 std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
-statement::statement(database& db, std::string_view sql) : db_(&db) {
-    const int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()),
-                                      &stmt_, nullptr);
-    if (rc != SQLITE_OK) db.fail(rc, "cannot prepare \"" + std::string(sql.substr(0, 60)) + "\"");
-}
+statement::statement(database& db, std::string_view sql) : db_(&db), stmt_(db.take(sql)) {}
 
-statement::~statement() { sqlite3_finalize(stmt_); }
+statement::~statement() { db_->recycle(stmt_); }
 
 statement::statement(statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
     other.stmt_ = nullptr;

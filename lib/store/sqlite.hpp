@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace certq::sqlite {
 
@@ -50,12 +51,21 @@ public:
     [[noreturn]] void fail(int code, std::string_view doing) const;
 
 private:
+    friend class statement;
+    // Statements are kept for reuse: one whose statement object is gone goes back here, reset,
+    // and the next prepare of the same SQL text takes it instead of parsing it again.
+    sqlite3_stmt* take(std::string_view sql);
+    void recycle(sqlite3_stmt* stmt);
+
     sqlite3* db_ = nullptr;
     std::filesystem::path path_;
+    std::unordered_multimap<std::string, sqlite3_stmt*> idle_;
 };
 
 class statement {
 public:
+    /// Prepares `sql`, or takes the connection's idle statement of the same text. Destroying
+    /// the statement hands it back to the connection, reset, for the next prepare.
     statement(database& db, std::string_view sql);
     ~statement();
     statement(statement&& other) noexcept;
