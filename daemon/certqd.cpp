@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
         options.max_request_rows =
             std::max<std::size_t>(256, static_cast<std::size_t>(cfg.azion.max_in_flight) * 8);
         options.metrics = &metrics;
+        for (const auto& hook : cfg.notify.webhooks) options.webhook_urls.push_back(hook.url);
         options.on_counts = [](const std::map<certq::domain_state, std::int64_t>& counts) {
             sd_notify(0, ("STATUS=" + status_line(counts)).c_str());
         };

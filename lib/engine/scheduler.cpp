@@ -407,6 +407,10 @@ asio::awaitable<void> scheduler::scan() {
         retiring_ = true;
         asio::co_spawn(ex_, retire(), log_spawn_failure);
     }
+    if (steady_now >= next_prune_ && !stopping_) {
+        next_prune_ = steady_now + std::chrono::minutes{10};
+        asio::co_spawn(ex_, prune_events(), log_spawn_failure);
+    }
     if (steady_now < next_poll_sweep_ || stopping_) co_return;
     next_poll_sweep_ = steady_now + options_.poll_sweep;
     co_await sweep(queue::polls, wall_now() + options_.poll_lead, busy_polls_);

@@ -45,6 +45,10 @@ struct scheduler_options {
     /// Rows per state, read every `report_every` (for the service status line and metrics).
     std::function<void(const std::map<domain_state, std::int64_t>&)> on_counts;
     std::chrono::milliseconds report_every{std::chrono::seconds{5}};
+    /// Events (what webhooks are told) are kept this long and until every receiver in
+    /// `webhook_urls` has passed them, then deleted.
+    std::chrono::milliseconds keep_events{std::chrono::hours{24 * 7}};
+    std::vector<std::string> webhook_urls;
 };
 
 class scheduler {
@@ -78,6 +82,8 @@ private:
     boost::asio::awaitable<void> monitor_batch(std::vector<store::domain_row> rows);
     /// Deletes certificates of earlier generations that nothing serves any more.
     boost::asio::awaitable<void> retire();
+    /// Deletes events no receiver needs any more (options_.keep_events).
+    boost::asio::awaitable<void> prune_events();
     /// Spawns batches of up to 100 due rows of `q` (polls or the slow schedule).
     boost::asio::awaitable<void> sweep(store::domain_store::queue q, wall_time until, std::size_t& busy);
     boost::asio::awaitable<event> perform(const decision& d, azion::client::slot& slot);
@@ -120,6 +126,7 @@ private:
     bool retiring_ = false; // a task is deleting retired certificates
     std::chrono::steady_clock::time_point next_poll_sweep_{};
     std::chrono::steady_clock::time_point next_retire_{};
+    std::chrono::steady_clock::time_point next_prune_{};
     std::chrono::steady_clock::time_point next_report_{};
     std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;

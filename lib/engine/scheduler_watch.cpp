@@ -39,7 +39,32 @@ struct retired_refused_job {
     }
 };
 
+struct prune_job {
+    static constexpr std::size_t chunk = 5000;
+    wall_time before;
+    std::vector<std::string> webhooks;
+    std::int64_t operator()(store::domain_store& s) const { return s.prune_events(before, webhooks, chunk); }
+};
+
 } // namespace
+
+asio::awaitable<void> scheduler::prune_events() {
+    // In chunks, each its own short transaction: users' writes and the pipeline's go between.
+    std::int64_t pruned = 0;
+    for (bool more = true; more && !stopping_;) {
+        try {
+            prune_job job{wall_now() - options_.keep_events, options_.webhook_urls};
+            const auto n = co_await db_.run(std::move(job));
+            pruned += n;
+            more = n == static_cast<std::int64_t>(prune_job::chunk);
+        } catch (const sqlite::error& e) {
+            spdlog::debug("deleting old events failed: {}", e.what());
+            co_return;
+        }
+    }
+    if (pruned > 0) spdlog::info("deleted {} event(s) older than {} that every webhook has passed", pruned,
+                                 format_duration(options_.keep_events));
+}
 
 asio::awaitable<void> scheduler::monitor_batch(std::vector<domain_row> rows) {
     claim held{this, {}, store::domain_store::queue::monitor};

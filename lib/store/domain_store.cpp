@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <limits>
 
 namespace certq::store {
 namespace {
@@ -207,6 +208,22 @@ void domain_store::set_webhook_cursor(const std::string& url, std::int64_t deliv
     auto stmt = db_.prepare("UPDATE webhook_cursors SET delivered_through = max(delivered_through, ?2) WHERE webhook = ?1");
     stmt.bind(1, url).bind(2, delivered_through);
     stmt.run();
+}
+
+std::int64_t domain_store::prune_events(wall_time before, const std::vector<std::string>& webhooks, std::size_t limit) {
+    // The newest event every configured receiver is past (a receiver not started yet holds
+    // back nothing: it will start at the newest event).
+    std::int64_t through = std::numeric_limits<std::int64_t>::max();
+    for (const auto& url : webhooks) {
+        auto cursor = db_.prepare("SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1");
+        cursor.bind(1, url);
+        if (cursor.step()) through = std::min(through, cursor.column_int(0));
+    }
+    auto prune = db_.prepare("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 AND at < ?2 "
+                             "ORDER BY id LIMIT ?3)");
+    prune.bind(1, through).bind(2, format_iso8601(before)).bind(3, static_cast<std::int64_t>(limit));
+    prune.run();
+    return db_.changes();
 }
 
 std::vector<event_row> domain_store::events_after(std::int64_t id, std::size_t limit) {

@@ -149,6 +149,12 @@ public:
     /// time starts at the newest event (it is told what happens from now on).
     std::int64_t webhook_cursor(const std::string& url);
     void set_webhook_cursor(const std::string& url, std::int64_t delivered_through);
+    /// Deletes up to `limit` events older than `before` that every webhook in `webhooks` has
+    /// already passed (all of them when there is none: a receiver added later starts from its
+    /// first start anyway). Returns how many went. Cursors of receivers no longer configured
+    /// hold nothing back.
+    std::int64_t prune_events(wall_time before, const std::vector<std::string>& webhooks, std::size_t limit);
+
     /// Events after `id`, oldest first, at most `limit`.
     std::vector<event_row> events_after(std::int64_t id, std::size_t limit);
 

@@ -12,16 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Status : public testing::temp_db_test {
+class Status : public testing::temp_store_test {
 protected:
-    void SetUp() override {
-        temp_db_test::SetUp();
-        store_ = std::make_unique<domain_store>(path_);
-    }
-    void TearDown() override {
-        store_.reset();
-        temp_db_test::TearDown();
-    }
     sqlite::database& db() { return store_->db(); }
 
     // A new row that moved to `to` at `at`, as the trigger records it but at the test's time.
@@ -47,7 +39,6 @@ protected:
                 .run();
     }
 
-    std::unique_ptr<domain_store> store_;
     int next_ = 0;
     const wall_time now_ = from_unix_ms(1'800'000'000'000);
 };
