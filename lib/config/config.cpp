@@ -337,15 +337,26 @@ config load_config(const std::filesystem::path& file) {
     return parse_config(text.str(), file.string(), base);
 }
 
-namespace {
-
-std::string read_token_file(const std::string& path, const std::string& origin) {
+std::string read_secret_file(const std::string& path, const std::string& origin) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw config_error(origin + ": cannot read the Azion token file " + path);
+    if (!in) throw config_error(origin + ": cannot read " + path);
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
 }
+
+std::optional<std::filesystem::path> credential_path(const std::string& name,
+                                                     const std::function<const char*(const char*)>& getenv) {
+    const char* dir = getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir) return std::nullopt;
+    auto path = std::filesystem::path(dir) / name;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return std::nullopt;
+    return path;
+}
+
+namespace {
+
 
 token_source checked(std::string token, std::string origin) {
     const auto not_space = [](unsigned char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
@@ -366,14 +377,9 @@ token_source resolve_token(const azion_config& cfg,
                            const std::function<const char*(const char*)>& getenv) {
     if (const char* env = getenv("AZION_TOKEN"); env && *env) return checked(env, "AZION_TOKEN");
     if (!cfg.token_file.empty())
-        return checked(read_token_file(cfg.token_file, "azion.token_file"), cfg.token_file);
-    if (const char* dir = getenv("CREDENTIALS_DIRECTORY"); dir && *dir) {
-        const auto path = std::filesystem::path(dir) / "azion-token";
-        std::error_code ec;
-        if (std::filesystem::exists(path, ec))
-            return checked(read_token_file(path.string(), "credential azion-token"),
-                           "credential azion-token");
-    }
+        return checked(read_secret_file(cfg.token_file, "azion.token_file"), cfg.token_file);
+    if (const auto path = credential_path("azion-token", getenv))
+        return checked(read_secret_file(path->string(), "credential azion-token"), "credential azion-token");
     throw config_error("no Azion token: set AZION_TOKEN, azion.token_file, or the systemd "
                        "credential azion-token (LoadCredential=azion-token:...)");
 }

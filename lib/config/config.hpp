@@ -136,4 +136,13 @@ struct token_source {
 token_source resolve_token(const azion_config& cfg,
                            const std::function<const char*(const char*)>& getenv = ::getenv);
 
+/// The whole text of a secret's file. Throws config_error "<origin>: cannot read <path>" (the
+/// text itself is never part of an error).
+std::string read_secret_file(const std::string& path, const std::string& origin);
+
+/// Where systemd put credential `name` ($CREDENTIALS_DIRECTORY/name, LoadCredential=), or
+/// nullopt when it passed none by that name.
+std::optional<std::filesystem::path> credential_path(const std::string& name,
+                                                     const std::function<const char*(const char*)>& getenv = ::getenv);
+
 } // namespace certq

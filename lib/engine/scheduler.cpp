@@ -1,5 +1,7 @@
 #include "engine/scheduler.hpp"
 
+#include "engine/task_failure.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -87,14 +89,7 @@ struct unfinished_job {
     std::int64_t operator()(store::domain_store& s) const { return s.unfinished(); }
 };
 
-void log_spawn_failure(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("internal error in a row task: {}", ex.what());
-    }
-}
+constexpr log_task_failure log_spawn_failure{"a row task"};
 
 } // namespace
 

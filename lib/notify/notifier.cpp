@@ -1,5 +1,6 @@
 #include "notify/notifier.hpp"
 
+#include "engine/task_failure.hpp"
 #include "notify/event.hpp"
 #include "notify/signature.hpp"
 
@@ -38,22 +39,7 @@ struct notifier::receiver {
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return {};
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-void log_spawn_failure(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("internal error in webhook delivery: {}", ex.what());
-    }
-}
+constexpr engine::log_task_failure log_spawn_failure{"webhook delivery"};
 
 struct cursor_job {
     std::string url;
@@ -80,25 +66,20 @@ struct instance_job {
 } // namespace
 
 std::string load_secret(const webhook_config& hook) {
+    const auto where = "notify.webhooks (" + receiver_label(hook.url) + ")";
     std::string origin = hook.secret_file;
     std::string text;
     if (!hook.secret_file.empty()) {
-        if (!std::filesystem::exists(hook.secret_file))
-            throw config_error("notify.webhooks (" + receiver_label(hook.url) +
-                               "): cannot read secret_file " + hook.secret_file);
-        text = read_file(hook.secret_file);
-    } else if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) {
+        text = read_secret_file(hook.secret_file, where + ": secret_file");
+    } else if (const auto path = credential_path("webhook-secret")) {
         origin = "credential webhook-secret";
-        text = read_file(std::filesystem::path(dir) / "webhook-secret");
+        text = read_secret_file(path->string(), where + ": " + origin);
     } else {
-        throw config_error("notify.webhooks (" + receiver_label(hook.url) +
-                           "): no secret_file and no systemd credential webhook-secret");
+        throw config_error(where + ": no secret_file and no systemd credential webhook-secret");
     }
     std::string why;
     auto key = decode_secret(text, why);
-    if (!key)
-        throw config_error("notify.webhooks (" + receiver_label(hook.url) + "): " + origin + ": " +
-                           why);
+    if (!key) throw config_error(where + ": " + origin + ": " + why);
     return *key;
 }
 
