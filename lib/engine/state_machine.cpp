@@ -350,7 +350,9 @@ decision on_workload(const domain_row& row, const workload_seen& ev, const polic
                 d.after.detail = "names taken off workload " + std::to_string(w.id) + "; no certificate had been issued";
             return d;
         }
-        if (ev.answer.pending || ev.after_patch) return wait_for_workload(row, w.id, p, m);
+        // A change already sent (answered 202, or read back not showing yet) is waited for, not
+        // sent again.
+        if (ev.answer.pending || ev.after_patch || row.polls > 0) return wait_for_workload(row, w.id, p, m);
         auto d = row.state == domain_state::removing ? unchanged(row) : moved(row, domain_state::removing, std::nullopt);
         d.next = action::patch_workload;
         d.workload = w.id;
@@ -366,7 +368,10 @@ decision on_workload(const domain_row& row, const workload_seen& ev, const polic
         now_serving(d, p, m);
         return d;
     }
-    if (ev.answer.pending || (ev.after_patch && !plan.refused)) return wait_for_workload(row, w.id, p, m);
+    // A change already sent (answered 202, or read back not showing yet) is waited for, not sent
+    // again: a second PATCH while the first is applied would race with it.
+    if (ev.answer.pending || ((ev.after_patch || row.polls > 0) && !plan.refused))
+        return wait_for_workload(row, w.id, p, m);
     if (plan.refused) return workload_retry(row, *plan.refused, p, m);
     auto d = unchanged(row);
     d.next = action::patch_workload;
@@ -386,6 +391,7 @@ decision offboard(const domain_row& row, std::optional<std::int64_t> certificate
                                                    : certificate_id ? row.workload_id : std::nullopt;
     if (workload) {
         auto d = row.state == domain_state::removing ? unchanged(row) : moved(row, domain_state::removing, std::nullopt);
+        if (row.state != domain_state::removing) d.after.polls = 0; // counts re-reads of the workload from here
         d.changed = d.changed || row.certificate_id != certificate_id;
         d.after.certificate_id = certificate_id;
         d.next = action::read_workload;
@@ -424,7 +430,8 @@ decision on_due(const domain_row& row, const policy& p, const moment& m) {
     case domain_state::dns_waiting:
     case domain_state::throttled: {
         std::string why;
-        if (!requested_names(row, why)) return moved(row, domain_state::invalid, why);
+        const auto names = requested_names(row, why);
+        if (!names) return moved(row, domain_state::invalid, why);
         if (const auto& name = row.certificate_name;
             name && std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
             return moved(row, domain_state::invalid,
@@ -433,9 +440,9 @@ decision on_due(const domain_row& row, const policy& p, const moment& m) {
             return moved(row, domain_state::invalid,
                          "workload_id \"" + hostname::printable(*row.workload_id_text) +
                              "\" is not a workload id (a positive whole number)");
-        if (const auto names = certificate_names(row); row.workload_id && names.size() > max_workload_domains)
+        if (row.workload_id && names->size() > max_workload_domains)
             return moved(row, domain_state::invalid,
-                         std::to_string(names.size()) + " names (common name and alternative names) on a row with "
+                         std::to_string(names->size()) + " names (common name and alternative names) on a row with "
                          "workload_id " + std::to_string(*row.workload_id) + ": Azion serves at most " +
                              std::to_string(max_workload_domains) + " domains on one workload");
         auto d = unchanged(row);

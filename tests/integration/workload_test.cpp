@@ -170,8 +170,19 @@ TEST(Workloads, A202IsFollowedToTheEndAndOffboardingDetachesBeforeItDeletes) {
     EXPECT_EQ(env.sim().workload(31)->certificate, cert);
     EXPECT_EQ(env.sim().workload(31)->domains,
               (std::vector<std::string>{"keep.other.com", "shop.slow.com"}));
-    // Seen on its way: the 202 made the row wait for the change to show.
-    EXPECT_GE(env.count("SELECT count(*) FROM transitions WHERE to_state = 'attaching'"), 2);
+    // Seen on its way: each PATCH was answered 202, and the workload was read again after it
+    // before the row became active.
+    const auto log = env.sim().requests();
+    int answered_202 = 0;
+    bool read_after = false;
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        if (log[i].method != "PATCH" || log[i].status != 202) continue;
+        ++answered_202;
+        for (std::size_t j = i + 1; j < log.size() && !read_after; ++j)
+            read_after = log[j].method == "GET" && log[j].target == log[i].target.substr(0, log[i].target.find('?')) + "?fields=id,name,domains,tls";
+    }
+    EXPECT_EQ(answered_202, 2);
+    EXPECT_TRUE(read_after);
 
     // Offboarding: names off the workload (keep.other.com is the row's too), certificate off,
     // then DELETE; the simulator refuses to delete a certificate a workload still serves.

@@ -168,8 +168,14 @@ TEST(Attaching, A202IsReadAgainUntilTheWorkloadShowsIt) {
     EXPECT_EQ(d.after.detail, "workload 7 is applying the change");
     row = d.after;
     EXPECT_EQ(on_due(row, test_policy(), at(t0 + 1s)).next, action::read_workload);
+    // Read back before Azion applied it: wait again, no second PATCH racing with the first.
+    d = on_event(row, seen(workload({})), test_policy(), at(t0 + 1s));
+    EXPECT_EQ(d.next, action::none);
+    EXPECT_EQ(d.after.polls, 2);
+    EXPECT_EQ(d.after.next_attempt_at, t0 + 1s + 2s);
+    row = d.after;
     d = on_event(row, seen(workload({"shop.example.com", "www.shop.example.com"}, 9001)),
-                 test_policy(), at(t0 + 1s));
+                 test_policy(), at(t0 + 3s));
     EXPECT_EQ(d.after.state, domain_state::active);
 }
 
