@@ -199,8 +199,8 @@ asio::awaitable<void> notifier::deliver(receiver& r) {
     }
     // Attempts under way are cut by stop(); wait for them to hand their events back, then keep
     // what was delivered (the rest is sent again on the next start, with the same webhook-id).
-    while (r.in_flight > 0) {
-        r.wake.expires_after(std::chrono::milliseconds{20});
+    while (r.in_flight > 0) { // each attempt that ends wakes this (attempt() cancels r.wake)
+        r.wake.expires_at(steady::time_point::max());
         co_await r.wake.async_wait(use_nothrow);
     }
     if (r.box.delivered_through() != r.saved_cursor) {
