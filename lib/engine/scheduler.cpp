@@ -68,6 +68,29 @@ struct claim_job {
     std::optional<std::string> operator()(store::domain_store& s) const { return s.claim_names(id, names, workload); }
 };
 
+// The request queue's due rows, with what tells the next turn whether to read it again.
+struct request_scan_job {
+    wall_time at;
+    std::size_t room;
+    std::unordered_set<std::int64_t> busy;
+    struct result {
+        std::vector<domain_row> rows;
+        std::optional<wall_time> next_due;
+        std::int64_t version = 0;
+    };
+    result operator()(store::domain_store& s) const {
+        result r;
+        r.version = s.data_version(); // before the read: a commit after it is seen next turn
+        r.rows = s.due(store::domain_store::queue::requests, at, room, busy);
+        if (r.rows.size() < room) r.next_due = s.next_due_request(at);
+        return r;
+    }
+};
+
+struct version_job {
+    std::int64_t operator()(store::domain_store& s) const { return s.data_version(); }
+};
+
 struct counts_job {
     std::map<domain_state, std::int64_t> operator()(store::domain_store& s) const { return s.counts(); }
 };
@@ -115,9 +138,11 @@ void scheduler::release(std::int64_t id, store::domain_store::queue q) {
                   : q == store::domain_store::queue::polls  ? busy_polls_
                                                             : busy_monitor_;
     --count;
+    rows_released_ = true;
     // When the last scan left due rows behind, look again once half the places are free:
     // refilling in chunks costs one query per chunk rather than one per row.
     const bool refill = backlog_ && busy_requests_ <= options_.max_request_rows / 2;
+    if (refill) scan_now_ = true;
     if (refill || (stopping_ && busy_.empty())) wakeup_.cancel();
 }
 
@@ -383,18 +408,49 @@ asio::awaitable<std::vector<domain_row>> scheduler::due(store::domain_store::que
     co_return rows;
 }
 
-asio::awaitable<void> scheduler::scan() {
+asio::awaitable<bool> scheduler::queue_may_have_changed(std::chrono::steady_clock::time_point now) {
+    if (scan_now_ || !seen_version_ || now >= last_request_scan_ + options_.safety_scan) co_return true;
+    if (now >= last_request_scan_ + options_.scan_interval &&
+        (rows_released_ || (next_due_request_ && wall_now() >= *next_due_request_)))
+        co_return true;
+    // Nothing of certqd's own doing: only another connection's commit can have added rows.
+    try {
+        version_job job;
+        co_return co_await db_.run(std::move(job)) != *seen_version_;
+    } catch (const sqlite::error& e) {
+        spdlog::debug("reading data_version failed: {}", e.what());
+        co_return true;
+    }
+}
+
+asio::awaitable<bool> scheduler::scan() {
     using queue = store::domain_store::queue;
     const auto steady_now = std::chrono::steady_clock::now();
-    if (steady_now < db_paused_until_) co_return;
+    if (steady_now < db_paused_until_) co_return false;
 
     const auto request_room = options_.max_request_rows - std::min(options_.max_request_rows, busy_requests_);
-    auto rows = co_await due(queue::requests, wall_now(), request_room);
-    backlog_ = request_room > 0 && rows.size() == request_room;
-    for (auto& row : rows) {
-        busy_.insert(row.id);
-        ++busy_requests_;
-        asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
+    bool looked = false;
+    if (request_room > 0 && co_await queue_may_have_changed(steady_now)) {
+        looked = true;
+        scan_now_ = false;
+        rows_released_ = false;
+        last_request_scan_ = steady_now;
+        request_scan_job job{wall_now(), request_room, busy_};
+        try {
+            auto found = co_await db_.run(std::move(job));
+            seen_version_ = found.version;
+            next_due_request_ = found.next_due;
+            backlog_ = found.rows.size() == request_room;
+            for (auto& row : found.rows) {
+                busy_.insert(row.id);
+                ++busy_requests_;
+                asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
+            }
+        } catch (const sqlite::error& e) {
+            spdlog::warn("database read failed, pausing work for {}: {}", format_duration(db_pause), e.what());
+            db_paused_until_ = steady_now + db_pause;
+            seen_version_.reset();
+        }
     }
 
     if (steady_now >= next_retire_ && !retiring_ && !stopping_) {
@@ -406,11 +462,12 @@ asio::awaitable<void> scheduler::scan() {
         next_prune_ = steady_now + std::chrono::minutes{10};
         asio::co_spawn(ex_, prune_events(), log_spawn_failure);
     }
-    if (steady_now < next_poll_sweep_ || stopping_) co_return;
+    if (steady_now < next_poll_sweep_ || stopping_) co_return looked;
     next_poll_sweep_ = steady_now + options_.poll_sweep;
     co_await sweep(queue::polls, wall_now() + options_.poll_lead, busy_polls_);
     // The slow schedule takes rows due a little later too: a list call carries up to 100.
     co_await sweep(queue::monitor, wall_now() + options_.poll_lead, busy_monitor_);
+    co_return looked;
 }
 
 asio::awaitable<void> scheduler::sweep(store::domain_store::queue q, wall_time until, std::size_t& busy) {
@@ -452,9 +509,9 @@ asio::awaitable<void> scheduler::report() {
 
 asio::awaitable<void> scheduler::run() {
     while (!stopping_) {
-        co_await scan();
+        const bool looked = co_await scan();
         co_await report();
-        if (options_.exit_when_done && busy_.empty()) {
+        if (looked && options_.exit_when_done && busy_.empty()) {
             std::int64_t left = -1;
             try {
                 unfinished_job job;
@@ -467,7 +524,8 @@ asio::awaitable<void> scheduler::run() {
                 break;
             }
         }
-        wakeup_.expires_after(options_.scan_interval);
+        if (scan_now_ && std::chrono::steady_clock::now() >= db_paused_until_) continue;
+        wakeup_.expires_after(options_.watch_interval);
         co_await wakeup_.async_wait(use_nothrow);
     }
     stopping_ = true;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <unordered_set>
@@ -25,9 +26,15 @@ namespace certq::engine {
 struct scheduler_options {
     /// Finish (run() returns) once every row is in a terminal state.
     bool exit_when_done = false;
-    /// How often the table is looked at for new or due rows; a row inserted by a user is
-    /// picked up within this time.
+    /// How often the database is asked whether another connection committed (a user's
+    /// INSERT or re-queue): a new row is picked up within this time. The question is one
+    /// PRAGMA; the queue itself is read only when the answer is yes, a row falls due, rows
+    /// were handed back, or `safety_scan` passed.
+    std::chrono::milliseconds watch_interval{50};
+    /// The least time between two reads of the queue prompted by certqd's own work.
     std::chrono::milliseconds scan_interval{250};
+    /// The queue is read at least this often whatever the signs say.
+    std::chrono::milliseconds safety_scan{std::chrono::seconds{10}};
     /// After stop(), how long calls already under way may take before they are cut.
     std::chrono::milliseconds grace{std::chrono::seconds{10}};
     /// Rows on their way to a certificate id being worked on at once (waiting for DNS, a
@@ -71,7 +78,10 @@ public:
     void reconfigure(const config& cfg) { policy_ = policy::from(cfg); }
 
 private:
-    boost::asio::awaitable<void> scan();
+    /// One turn of the loop; returns whether the request queue was read.
+    boost::asio::awaitable<bool> scan();
+    /// Whether the request queue may hold rows the last read did not see.
+    boost::asio::awaitable<bool> queue_may_have_changed(std::chrono::steady_clock::time_point now);
     boost::asio::awaitable<void> report();
     boost::asio::awaitable<std::vector<store::domain_row>> due(store::domain_store::queue q,
                                                                wall_time at, std::size_t room);
@@ -131,6 +141,11 @@ private:
     std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;
     bool backlog_ = false; // the last scan left due request rows in the table
+    bool scan_now_ = false; // read the queue on the next turn, without waiting
+    bool rows_released_ = false; // rows were handed back since the last read: some may be due
+    std::optional<std::int64_t> seen_version_; // data_version at the last read
+    std::optional<wall_time> next_due_request_; // when the next waiting row falls due
+    std::chrono::steady_clock::time_point last_request_scan_{};
     std::chrono::steady_clock::time_point db_paused_until_{};
 };
 

@@ -122,6 +122,20 @@ std::vector<domain_row> domain_store::due(queue q, wall_time now, std::size_t li
     return rows;
 }
 
+std::optional<wall_time> domain_store::next_due_request(wall_time now) {
+    auto next = db_.prepare("SELECT min(coalesce(next_attempt_at, 0)) FROM domains INDEXED BY domains_request_queue "
+                            "WHERE (" + std::string(request_queue) + ") AND coalesce(next_attempt_at, 0) > ?1");
+    next.bind(1, to_unix_ms(now));
+    if (!next.step() || next.is_null(0)) return std::nullopt;
+    return from_unix_ms(next.column_int(0));
+}
+
+std::int64_t domain_store::data_version() {
+    auto version = db_.prepare("PRAGMA data_version");
+    version.step();
+    return version.column_int(0);
+}
+
 // In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL defers that to the
 // checkpoint. Only the commits that must outlive a power cut pay for the fsync.
 class domain_store::durable_scope {

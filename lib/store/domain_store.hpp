@@ -126,6 +126,14 @@ public:
     std::vector<domain_row> due(queue q, wall_time now, std::size_t limit,
                                 const std::unordered_set<std::int64_t>& busy);
 
+    /// When the next row of the request queue falls due after `now`; nullopt when none is
+    /// waiting for a time (rows arrive only by a write then).
+    std::optional<wall_time> next_due_request(wall_time now);
+
+    /// SQLite's PRAGMA data_version: changes when another connection (a user's INSERT, the
+    /// `certq` tool) commits, and not on this connection's own commits.
+    std::int64_t data_version();
+
     /// Writes the changes in one transaction. Returns the ids whose row had moved on (stale
     /// decisions, left unwritten).
     std::vector<std::int64_t> apply(std::span<const domain_change> changes, durability d);

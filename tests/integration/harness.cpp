@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -33,6 +35,41 @@ scratch_dir::~scratch_dir() {
     if (std::getenv("CERTQ_KEEP_TEST_DIRS")) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+}
+
+notify_socket::notify_socket(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw std::runtime_error("cannot bind the notify socket " + path.string());
+    timeval tv{0, 100'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+notify_socket::~notify_socket() { ::close(fd_); }
+
+const std::vector<std::string>& notify_socket::drain() {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd_, buf, sizeof buf, 0)) > 0;) {
+        messages_.emplace_back(buf, static_cast<std::size_t>(n));
+        arrivals_.push_back(std::chrono::steady_clock::now());
+    }
+    return messages_;
+}
+
+std::optional<std::chrono::steady_clock::time_point> notify_socket::arrived(const std::string& needle) {
+    drain();
+    for (std::size_t i = 0; i < messages_.size(); ++i)
+        if (messages_[i].find(needle) != std::string::npos) return arrivals_[i];
+    return std::nullopt;
+}
+
+bool notify_socket::saw(const std::string& needle) {
+    for (const auto& m : drain())
+        if (m.find(needle) != std::string::npos) return true;
+    return false;
 }
 
 unsigned short free_loopback_port() {

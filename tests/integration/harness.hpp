@@ -57,6 +57,29 @@ private:
     std::filesystem::path output_;
 };
 
+/// The receiving end of NOTIFY_SOCKET: a datagram socket the daemon writes its state to
+/// (READY=1, STATUS=…, WATCHDOG=1, STOPPING=1).
+class notify_socket {
+public:
+    explicit notify_socket(const std::filesystem::path& path);
+    ~notify_socket();
+    notify_socket(const notify_socket&) = delete;
+    notify_socket& operator=(const notify_socket&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    /// Everything received so far, one message per entry.
+    const std::vector<std::string>& drain();
+    bool saw(const std::string& needle);
+    /// When the first message containing `needle` was received (as exact as the caller's
+    /// draining: a drain blocks up to 100 ms for a message); nullopt when none yet.
+    std::optional<std::chrono::steady_clock::time_point> arrived(const std::string& needle);
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    std::vector<std::string> messages_;
+    std::vector<std::chrono::steady_clock::time_point> arrivals_;
+};
+
 /// A port on 127.0.0.1 free for both UDP and TCP when asked (the kernel's choice).
 unsigned short free_loopback_port();
 

@@ -21,37 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The receiving end of NOTIFY_SOCKET: a datagram socket the daemon writes its state to.
-class notify_socket {
-public:
-    explicit notify_socket(const std::filesystem::path& path) : path_(path) {
-        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind notify socket");
-        timeval tv{0, 100'000};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
-    ~notify_socket() { ::close(fd_); }
-    // Everything received so far, one message per entry.
-    const std::vector<std::string>& drain() {
-        char buf[4096];
-        for (ssize_t n; (n = ::recv(fd_, buf, sizeof buf, 0)) > 0;) messages_.emplace_back(buf, static_cast<std::size_t>(n));
-        return messages_;
-    }
-    bool saw(const std::string& needle) {
-        for (const auto& m : drain())
-            if (m.find(needle) != std::string::npos) return true;
-        return false;
-    }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-    std::vector<std::string> messages_;
-};
-
 TEST(Operations, SystemdNotifyReadyStatusWatchdogStopping) {
     daemon_settings settings;
     environment env({}, settings);

@@ -194,6 +194,13 @@ struct azion_simulator::impl {
     }
 
     // The answer to a request, and the fault to inflict instead of (or on) it.
+    std::chrono::milliseconds draw_latency() {
+        std::lock_guard lock(mutex);
+        if (options.latency_max <= options.latency_min) return options.latency_min;
+        std::uniform_int_distribution<long> ms(options.latency_min.count(), options.latency_max.count());
+        return std::chrono::milliseconds{ms(random)};
+    }
+
     std::pair<response, fault> handle_with_faults(const http::request<http::string_body>& req) {
         auto res = handle(req);
         std::lock_guard lock(mutex);
@@ -476,6 +483,10 @@ struct azion_simulator::impl {
             auto [rec, n] = co_await http::async_read(stream, buffer, req, use_nothrow);
             if (rec) break;
             auto [res, injected] = self->handle_with_faults(req);
+            if (const auto wait = self->draw_latency(); wait.count() > 0) {
+                asio::steady_timer answer_after(stream.get_executor(), wait);
+                co_await answer_after.async_wait(use_nothrow);
+            }
             // A cut drops the connection at the TCP level, with no TLS close_notify: the client
             // sees a truncated stream, as after a crash or a reset.
             if (injected == fault::cut) co_return;

@@ -32,6 +32,10 @@ struct sim_options {
     /// Server-side limit on all requests; 0 turns it off.
     double rate_limit = 0;
     int rate_burst = 1;
+    /// Time Azion takes to answer, drawn uniformly per request (Azion's API answers in tens of
+    /// milliseconds); both 0: at once. The request is carried out on arrival.
+    std::chrono::milliseconds latency_min{0};
+    std::chrono::milliseconds latency_max{0};
 
     // Faults, as shares of all requests (0..1), drawn independently per request. All but
     // server errors strike after the request was carried out: the nasty case for a client is

@@ -26,8 +26,13 @@ int main(int argc, char** argv) {
     app.add_option("--fail", failing, "a name whose issuance fails (repeatable)");
     app.add_option("--rate-limit", options.rate_limit, "requests per second before 429 (0: off)");
     app.add_option("--burst", options.rate_burst, "server-side burst");
+    long latency_min_ms = 0, latency_max_ms = 0;
+    app.add_option("--latency-ms", latency_min_ms, "time to answer each request (lower bound)");
+    app.add_option("--latency-max-ms", latency_max_ms, "upper bound of the time to answer (uniform)");
     CLI11_PARSE(app, argc, argv);
     options.issue_delay = std::chrono::milliseconds{issue_delay_ms};
+    options.latency_min = std::chrono::milliseconds{latency_min_ms};
+    options.latency_max = std::chrono::milliseconds{std::max(latency_min_ms, latency_max_ms)};
     options.failing_names.insert(failing.begin(), failing.end());
 
     // Block the signals before any thread starts so only sigwait below receives them.

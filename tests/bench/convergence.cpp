@@ -1,21 +1,15 @@
-// How certqd finds Azion's real rate limit: the real daemon against the simulated API with a
-// server-side limit below, above, and changing under the configured rate. Prints a table and
-// writes it as JSON. Figures, not pass/fail (the goals are in the issue and the README).
-//
-//   rate_bench [--json FILE] [--seconds N]   N: length of each steady scenario (default 90)
+// How certqd finds Azion's real rate limit (the findings issue): the real daemon against the
+// simulated API with a server-side limit below, above, and changing under the configured rate.
 
-#include "harness.hpp"
+#include "bench.hpp"
 
 #include <boost/json.hpp>
 
 #include <csignal>
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <string>
 #include <thread>
 
-using namespace certq;
+namespace certq::bench {
+
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
@@ -110,25 +104,19 @@ std::optional<int> followed_after(const run_result& r, int change, int until, do
 
 } // namespace
 
-int main(int argc, char** argv) {
-    std::string json_path;
-    double seconds = 90;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string arg = argv[i];
-        if (arg == "--json")
-            json_path = argv[i + 1];
-        else if (arg == "--seconds")
-            seconds = std::stod(argv[i + 1]);
-    }
+void run_convergence(const bench_options& o, report& rep) {
+    const double seconds = o.convergence_seconds;
+    const std::string section = "Rate convergence: configured " + fixed(configured, 0) +
+                                "/s, server burst one second of its limit, steady from second " +
+                                std::to_string(static_cast<int>(seconds / 3));
+    std::printf("%s ...\n", section.c_str());
+    std::fflush(stdout);
     const auto burst_one_second = [](double limit) { return std::max(1.0, std::round(limit)); };
     json::array scenarios;
-    std::printf("configured rate %.0f/s; server burst = one second of its limit; steady figures "
-                "from second %d\n",
-                configured, static_cast<int>(seconds / 3));
-    std::printf("%-28s %10s %12s %10s %8s\n", "scenario", "limit/s", "admitted/s", "÷ limit",
-                "429 %");
     const int warm = static_cast<int>(seconds / 3);
-    for (double share : {0.25, 0.5, 0.75, 1.5}) {
+    std::vector<double> shares{0.5};
+    if (o.all_convergence) shares = {0.25, 0.5, 0.75, 1.5};
+    for (double share : shares) {
         const double limit = configured * share;
         const double ceiling = std::min(limit, configured);
         const int rows = static_cast<int>(ceiling * seconds * 1.3) + 100;
@@ -136,49 +124,51 @@ int main(int argc, char** argv) {
             configured, rows, seconds, [&](double) { return limit; }, burst_one_second);
         const auto v = over(r, warm, static_cast<int>(seconds));
         const auto whole = over(r, 1, static_cast<int>(seconds));
-        const std::string name =
-            "limit " + std::to_string(static_cast<int>(share * 100)) + " % of configured";
-        std::printf(
-            "%-28s %10.1f %12.2f %10.3f %7.2f%%  (whole run %.2f%% 429, %d congestion events)\n",
-            name.c_str(), limit, v.admitted_per_second, v.admitted_per_second / ceiling,
-            100 * v.refused_share, 100 * whole.refused_share, r.congestion_logs);
-        scenarios.push_back({{"scenario", name},
-                             {"limit", limit},
+        const double ratio = v.admitted_per_second / ceiling;
+        const std::string name = "server limit " + fixed(limit, 1) + "/s: throughput / " +
+                                 (limit < configured ? "limit" : "configured");
+        rep.add({section, name, fixed(ratio, 3), ">= 0.95", ratio >= 0.95});
+        rep.add(
+            {section, "  429 share, steady (whole run)",
+             fixed(100 * v.refused_share, 2) + " % (" + fixed(100 * whole.refused_share, 2) + " %)",
+             "<= 3 %", v.refused_share <= 0.03});
+        scenarios.push_back({{"limit", limit},
                              {"admitted_per_second", v.admitted_per_second},
-                             {"throughput_ratio", v.admitted_per_second / ceiling},
+                             {"throughput_ratio", ratio},
                              {"refused_share", v.refused_share},
                              {"refused_share_whole_run", whole.refused_share},
                              {"congestion_events", r.congestion_logs}});
     }
-    // A limit that drops from 30/s to 10/s and comes back, under a configured 40/s.
-    const double phase = std::max(60.0, seconds * 2 / 3);
-    const auto limit_at = [&](double t) { return t >= phase && t < 2 * phase ? 10.0 : 30.0; };
-    const auto r =
-        run(40, static_cast<int>(30 * 3 * phase * 1.2), 3 * phase, limit_at, burst_one_second);
-    const int p = static_cast<int>(phase);
-    const auto down = followed_after(r, p, 2 * p, 10);
-    const auto up = followed_after(r, 2 * p, 3 * p, 30);
-    const auto whole = over(r, 1, 3 * p);
-    std::printf(
-        "%-28s %10s %12s %10s %7.2f%%  followed down in %s s, up in %s s (%d congestion events)\n",
-        "limit 30 -> 10 -> 30 /s", "", "", "", 100 * whole.refused_share,
-        down ? std::to_string(*down).c_str() : "never", up ? std::to_string(*up).c_str() : "never",
-        r.congestion_logs);
-    json::array per_second;
-    for (const auto& b : r.bins)
-        per_second.push_back({b.admitted, b.refused});
-    scenarios.push_back(
-        {{"scenario", "limit 30 -> 10 -> 30 /s, configured 40/s"},
-         {"phase_seconds", phase},
-         {"followed_down_seconds", down ? json::value(*down) : json::value(nullptr)},
-         {"followed_up_seconds", up ? json::value(*up) : json::value(nullptr)},
-         {"refused_share", whole.refused_share},
-         {"congestion_events", r.congestion_logs},
-         {"per_second_admitted_refused", per_second}});
-    if (!json_path.empty()) {
-        std::ofstream(json_path) << json::serialize(json::object{{"rate_convergence", scenarios}})
-                                 << "\n";
-        std::printf("written to %s\n", json_path.c_str());
+    if (o.all_convergence) {
+        // A limit that drops from 30/s to 10/s and comes back, under a configured 40/s.
+        const double phase = std::max(60.0, seconds * 2 / 3);
+        const auto limit_at = [&](double t) { return t >= phase && t < 2 * phase ? 10.0 : 30.0; };
+        const auto r =
+            run(40, static_cast<int>(30 * 3 * phase * 1.2), 3 * phase, limit_at, burst_one_second);
+        const int p = static_cast<int>(phase);
+        const auto down = followed_after(r, p, 2 * p, 10);
+        const auto up = followed_after(r, 2 * p, 3 * p, 30);
+        const auto whole = over(r, 1, 3 * p);
+        rep.add({section, "limit 30 -> 10 /s (configured 40/s): followed after",
+                 down ? std::to_string(*down) + " s" : "never", "<= 30 s", down && *down <= 30});
+        rep.add({section, "limit 10 -> 30 /s: followed after",
+                 up ? std::to_string(*up) + " s" : "never", "<= 30 s", up && *up <= 30});
+        rep.add({section, "  429 share over the changing run",
+                 fixed(100 * whole.refused_share, 2) + " %", "<= 3 %",
+                 whole.refused_share <= 0.03});
+        json::array per_second;
+        for (const auto& b : r.bins)
+            per_second.push_back({b.admitted, b.refused});
+        scenarios.push_back(
+            {{"scenario", "limit 30 -> 10 -> 30 /s, configured 40/s"},
+             {"phase_seconds", phase},
+             {"followed_down_seconds", down ? json::value(*down) : json::value(nullptr)},
+             {"followed_up_seconds", up ? json::value(*up) : json::value(nullptr)},
+             {"refused_share", whole.refused_share},
+             {"congestion_events", r.congestion_logs},
+             {"per_second_admitted_refused", per_second}});
     }
-    return 0;
+    rep.section("rate_convergence") = {{"configured_rate", configured}, {"scenarios", scenarios}};
 }
+
+} // namespace certq::bench
