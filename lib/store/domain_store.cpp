@@ -233,8 +233,10 @@ std::int64_t domain_store::prune_events(wall_time before, const std::vector<std:
         cursor.bind(1, url);
         if (cursor.step()) through = std::min(through, cursor.column_int(0));
     }
+    // The newest event always stays: SQLite numbers a new row max(id) + 1, so an emptied table
+    // would start again at 1, below every receiver's cursor, and those events would never go out.
     auto prune = db_.prepare("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 AND at < ?2 "
-                             "ORDER BY id LIMIT ?3)");
+                             "AND id < (SELECT max(id) FROM events) ORDER BY id LIMIT ?3)");
     prune.bind(1, through).bind(2, format_iso8601(before)).bind(3, static_cast<std::int64_t>(limit));
     prune.run();
     return db_.changes();

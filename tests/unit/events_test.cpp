@@ -58,8 +58,19 @@ TEST_F(Events, OldEventsEveryReceiverPassedArePrunedAndNoOthers) {
     store_->db().exec("INSERT INTO domains (hostname) VALUES ('d.example.com'), ('e.example.com');"
                       "UPDATE events SET at = '2026-01-01T00:00:00.000Z'");
     EXPECT_EQ(store_->prune_events(now - 168h, {}, 2), 2);
-    EXPECT_EQ(store_->prune_events(now - 168h, {}, 2), 1);
-    EXPECT_EQ(count(), 0);
+    EXPECT_EQ(store_->prune_events(now - 168h, {}, 2), 0);
+    EXPECT_EQ(count(), 1) << "the newest event stays, however old";
+}
+
+TEST_F(Events, EventsAfterAPruneThatTookEverythingOldAreNumberedPastEveryCursor) {
+    store_->db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com');"
+                      "UPDATE events SET at = '2026-01-01T00:00:00.000Z'");
+    ASSERT_EQ(store_->webhook_cursor("https://x/h"), 2); // the receiver has seen both
+    store_->prune_events(wall_now() - 168h, {"https://x/h"}, 100);
+    store_->db().exec("INSERT INTO domains (hostname) VALUES ('c.example.com')");
+    const auto fresh = store_->events_after(store_->webhook_cursor("https://x/h"), 10);
+    ASSERT_EQ(fresh.size(), 1u) << "the new row's event must be past the receiver's cursor";
+    EXPECT_EQ(fresh[0].hostname, "c.example.com");
 }
 
 } // namespace
