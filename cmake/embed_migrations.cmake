@@ -1,6 +1,9 @@
 # Turns migrations/NNNN_name.sql into a C++ source so the daemon carries its own schema: a packaged
 # binary never depends on finding the .sql files at run time. Run as `cmake -P` at build time.
-#   -DMIGRATIONS_DIR=... -DOUTPUT=...
+#   -DMIGRATIONS_DIR=... -DOUTPUT=... [-DFUNCTION=embedded_migrations]
+if(NOT FUNCTION)
+    set(FUNCTION embedded_migrations)
+endif()
 file(GLOB files RELATIVE "${MIGRATIONS_DIR}" "${MIGRATIONS_DIR}/*.sql")
 list(SORT files)
 set(body "")
@@ -12,12 +15,12 @@ foreach(name IN LISTS files)
     file(READ "${MIGRATIONS_DIR}/${name}" sql)
     string(APPEND body "    {${version}, \"${name}\", R\"certq_sql(${sql})certq_sql\"},\n")
 endforeach()
-set(content "// Generated from migrations/*.sql by cmake/embed_migrations.cmake. Do not edit.
+set(content "// Generated from ${MIGRATIONS_DIR}/*.sql by cmake/embed_migrations.cmake. Do not edit.
 #include \"store/migrations.hpp\"
 
 namespace certq::store {
 
-const std::vector<migration>& embedded_migrations() {
+const std::vector<migration>& ${FUNCTION}() {
     static const std::vector<migration> all{
 ${body}    };
     return all;
