@@ -25,21 +25,20 @@
 namespace {
 
 namespace json = boost::json;
-using certq::sqlite::database;
-using certq::sqlite::statement;
+using certq::sql::connection;
 
 using certq::exit_ok;
 using certq::exit_runtime;
 using certq::exit_usage;
 
-std::unique_ptr<database> open_existing(const certq::config& cfg) {
-    if (!std::filesystem::exists(cfg.database))
-        throw std::runtime_error(cfg.database.string() + ": no database yet (run certq migrate or start certqd)");
-    auto db = std::make_unique<database>(cfg.database, false);
-    sqlite3_busy_timeout(db->handle(), 5000);
-    const int version = certq::store::schema_version(*db);
+std::unique_ptr<connection> open_existing(const certq::config& cfg) {
+    const auto where = cfg.database.string();
+    if (!certq::sql::is_postgresql_uri(where) && !std::filesystem::exists(cfg.database))
+        throw std::runtime_error(where + ": no database yet (run certq migrate or start certqd)");
+    auto db = certq::sql::open(where, certq::database_password(), false);
+    const int version = certq::sql::schema_version(*db);
     if (version < certq::store::latest_schema_version())
-        throw std::runtime_error(cfg.database.string() + ": schema version " + std::to_string(version) +
+        throw std::runtime_error(db->describe() + ": schema version " + std::to_string(version) +
                                  " is older than this certq's; run certq migrate");
     return db;
 }
@@ -137,7 +136,7 @@ int watch(const certq::config& cfg, int interval) {
         auto& db = *db_handle;
         const auto st = certq::store::read_status(db, std::chrono::minutes{5});
         if (tty) std::cout << "\x1b[H\x1b[2J";
-        std::cout << "certq watch: " << cfg.database.string() << "  (" << certq::format_iso8601(certq::wall_now())
+        std::cout << "certq watch: " << db.describe() << "  (" << certq::format_iso8601(certq::wall_now())
                   << ", Ctrl-C to stop)\n\n";
         print_status(st, std::cout);
         if (st.total > 0) {
@@ -158,19 +157,19 @@ int list(const certq::config& cfg, const std::string& state, int limit, bool as_
         throw CLI::ValidationError("--state", "unknown state \"" + state + "\"");
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    auto stmt = db.prepare("SELECT id, hostname, state, coalesce(detail, ''), certificate_id, updated_at FROM domains "
-                           "WHERE ?1 = '' OR state = ?1 ORDER BY id LIMIT ?2");
-    stmt.bind(1, state).bind(2, limit);
+    auto stmt = db.query("SELECT id, hostname, state, coalesce(detail, ''), certificate_id, updated_at FROM domains "
+                         "WHERE CAST(?1 AS TEXT) = '' OR state = ?1 ORDER BY id LIMIT ?2",
+                         {state, limit});
     json::array rows;
-    while (stmt.step()) {
+    while (stmt->step()) {
         if (as_json) {
-            rows.push_back(json::object{{"id", stmt.column_int(0)}, {"hostname", stmt.column_text(1)},
-                                        {"state", stmt.column_text(2)}, {"detail", stmt.column_text(3)},
-                                        {"certificate_id", nullable(stmt.column_optional_int(4))},
-                                        {"updated_at", stmt.column_text(5)}});
+            rows.push_back(json::object{{"id", stmt->column_int(0)}, {"hostname", stmt->column_text(1)},
+                                        {"state", stmt->column_text(2)}, {"detail", stmt->column_text(3)},
+                                        {"certificate_id", nullable(stmt->column_optional_int(4))},
+                                        {"updated_at", stmt->column_text(5)}});
         } else {
-            std::cout << std::left << std::setw(7) << stmt.column_int(0) << std::setw(40) << stmt.column_text(1) << " "
-                      << std::setw(12) << stmt.column_text(2) << " " << first_line(stmt.column_text(3)) << "\n";
+            std::cout << std::left << std::setw(7) << stmt->column_int(0) << std::setw(40) << stmt->column_text(1) << " "
+                      << std::setw(12) << stmt->column_text(2) << " " << first_line(stmt->column_text(3)) << "\n";
         }
     }
     if (as_json) std::cout << certq::to_json_text(rows) << "\n";
@@ -180,33 +179,36 @@ int list(const certq::config& cfg, const std::string& state, int limit, bool as_
 int show(const certq::config& cfg, const std::string& host, bool as_json) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    auto row = db.prepare("SELECT id, hostname, alternative_names, names, state, detail, certificate_id, request_name, "
-                          "wanted, validity, created_at, updated_at FROM domains WHERE hostname = ?1 "
-                          "OR (substr(?1, -1) = '.' AND hostname = substr(?1, 1, length(?1) - 1)) LIMIT 1");
-    row.bind(1, host);
-    if (!row.step()) {
+    // A trailing dot (an absolute name) finds the row too.
+    const auto without_dot = !host.empty() && host.back() == '.' ? host.substr(0, host.size() - 1) : host;
+    auto row = db.query("SELECT id, hostname, alternative_names, names, state, detail, certificate_id, request_name, "
+                        "wanted, validity, created_at, updated_at FROM domains WHERE hostname = ?1 OR hostname = ?2 "
+                        "LIMIT 1",
+                        {host, without_dot});
+    if (!row->step()) {
         std::cerr << "certq: no row for " << host << "\n";
         return exit_runtime;
     }
-    const auto id = row.column_int(0);
+    const auto id = row->column_int(0);
     json::object r{{"id", id},
-                   {"hostname", row.column_text(1)},
-                   {"alternative_names", nullable(row.column_optional_text(2))},
-                   {"names", nullable(row.column_optional_text(3))},
-                   {"state", row.column_text(4)},
-                   {"detail", nullable(row.column_optional_text(5))},
-                   {"certificate_id", nullable(row.column_optional_int(6))},
-                   {"certificate_name", nullable(row.column_optional_text(7))},
-                   {"wanted", row.column_text(8)},
-                   {"validity", nullable(row.column_optional_text(9))},
-                   {"created_at", row.column_text(10)},
-                   {"updated_at", row.column_text(11)}};
-    auto t = db.prepare("SELECT at, coalesce(from_state, ''), to_state, detail FROM transitions WHERE domain_id = ?1 ORDER BY id");
-    t.bind(1, id);
+                   {"hostname", row->column_text(1)},
+                   {"alternative_names", nullable(row->column_optional_text(2))},
+                   {"names", nullable(row->column_optional_text(3))},
+                   {"state", row->column_text(4)},
+                   {"detail", nullable(row->column_optional_text(5))},
+                   {"certificate_id", nullable(row->column_optional_int(6))},
+                   {"certificate_name", nullable(row->column_optional_text(7))},
+                   {"wanted", row->column_text(8)},
+                   {"validity", nullable(row->column_optional_text(9))},
+                   {"created_at", row->column_text(10)},
+                   {"updated_at", row->column_text(11)}};
+    auto t = db.query("SELECT at, coalesce(from_state, ''), to_state, detail FROM transitions WHERE domain_id = ?1 "
+                      "ORDER BY id",
+                      {id});
     json::array transitions;
-    while (t.step())
-        transitions.push_back(json::object{{"at", t.column_text(0)}, {"from", t.column_text(1)}, {"to", t.column_text(2)},
-                                           {"detail", nullable(t.column_optional_text(3))}});
+    while (t->step())
+        transitions.push_back(json::object{{"at", t->column_text(0)}, {"from", t->column_text(1)},
+                                           {"to", t->column_text(2)}, {"detail", nullable(t->column_optional_text(3))}});
     if (as_json) {
         r["transitions"] = transitions;
         std::cout << certq::to_json_text(r) << "\n";
@@ -250,17 +252,17 @@ int enqueue(const certq::config& cfg, const std::vector<std::string>& hosts, con
         for (const auto& h : hosts) rows.emplace_back(h, sans);
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    certq::sqlite::transaction tx(db);
-    auto insert = db.prepare("INSERT OR IGNORE INTO domains (hostname, alternative_names) VALUES (?1, ?2)");
+    certq::sql::transaction tx(db);
     std::size_t added = 0;
     std::vector<std::string> skipped;
     for (const auto& [host, alts] : rows) {
         json::array names;
         for (const auto& a : alts) names.emplace_back(a);
-        insert.bind(1, host).bind(2, json::serialize(names));
-        insert.run();
-        if (db.changes() == 1) ++added;
-        else skipped.push_back(host);
+        if (db.run("INSERT INTO domains (hostname, alternative_names) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                   {host, json::serialize(names)}) == 1)
+            ++added;
+        else
+            skipped.push_back(host);
     }
     tx.commit();
     std::cout << "enqueued " << added << " row(s)";
@@ -281,20 +283,17 @@ int retry(const certq::config& cfg, const std::string& state) {
     }
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    auto stmt = db.prepare(state.empty() ? "UPDATE domains SET state = 'queued' WHERE state IN ('failed', 'dns_failed')"
-                                         : "UPDATE domains SET state = 'queued' WHERE state = ?1");
-    if (!state.empty()) stmt.bind(1, state);
-    stmt.run();
-    std::cout << "re-queued " << db.changes() << " row(s)\n";
+    const auto requeued =
+        state.empty() ? db.run("UPDATE domains SET state = 'queued' WHERE state IN ('failed', 'dns_failed')")
+                      : db.run("UPDATE domains SET state = 'queued' WHERE state = ?1", {state});
+    std::cout << "re-queued " << requeued << " row(s)\n";
     return exit_ok;
 }
 
 int remove(const certq::config& cfg, const std::string& host) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    auto stmt = db.prepare("UPDATE domains SET wanted = 'absent' WHERE hostname = ?1");
-    stmt.bind(1, host).run();
-    if (db.changes() == 0) {
+    if (db.run("UPDATE domains SET wanted = 'absent' WHERE hostname = ?1", {host}) == 0) {
         std::cerr << "certq: no row for " << host << "\n";
         return exit_runtime;
     }
@@ -303,14 +302,12 @@ int remove(const certq::config& cfg, const std::string& host) {
 }
 
 int migrate(const certq::config& cfg) {
-    database db(cfg.database);
-    certq::store::configure_connection(db);
-    const auto report = certq::store::migrate(db);
-    if (report.from_version == report.to_version)
-        std::cout << cfg.database.string() << ": schema is up to date (version " << report.to_version << ")\n";
+    const auto db = certq::sql::open(cfg.database.string(), certq::database_password());
+    const auto [from, to] = certq::sql::migrate(*db);
+    if (from == to)
+        std::cout << db->describe() << ": schema is up to date (version " << to << ")\n";
     else
-        std::cout << cfg.database.string() << ": migrated schema from version " << report.from_version << " to "
-                  << report.to_version << "\n";
+        std::cout << db->describe() << ": migrated schema from version " << from << " to " << to << "\n";
     return exit_ok;
 }
 

@@ -15,6 +15,9 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -39,7 +42,7 @@ using certq::exit_runtime;
 using certq::exit_usage;
 
 void print_summary(const certq::config& cfg, std::ostream& out) {
-    out << "database:        " << cfg.database.string() << "\n"
+    out << "database:        " << certq::sql::printable(cfg.database.string()) << "\n"
         << "azion:           " << cfg.azion.base_url << cfg.azion.certificates_path << "\n"
         << "rate limit:      " << cfg.azion.rate_limit.requests_per_second << "/s, burst "
         << cfg.azion.rate_limit.burst << ", " << cfg.azion.max_in_flight << " in flight\n"
@@ -117,6 +120,35 @@ void reload(const std::string& file, certq::config& running, certq::azion::clien
 
 } // namespace
 
+namespace {
+
+// Waits for the leader lock (PostgreSQL), trying once a second, then starts the work. A
+// standby has answered READY=1 already and says what it waits for in its status line.
+asio::awaitable<void> await_leadership(certq::engine::db_worker& db, certq::engine::scheduler& sched,
+                                       certq::metrics::registry& metrics, std::function<void()> start_work) {
+    asio::steady_timer retry(co_await asio::this_coro::executor);
+    bool said = false;
+    while (!sched.stopping()) {
+        certq::engine::db_worker::leader_lock_job job;
+        if (co_await db.run(std::move(job))) {
+            metrics.leader = 1;
+            spdlog::info("leading: this certqd holds the leader lock and works the queue");
+            sd_notify(0, "STATUS=leading: working the queue");
+            start_work();
+            co_return;
+        }
+        if (!said) {
+            spdlog::info("standby: another certqd works the queue; this one takes over when it stops");
+            sd_notify(0, "STATUS=standby: another certqd holds the leader lock");
+            said = true;
+        }
+        retry.expires_after(std::chrono::seconds{1});
+        co_await retry.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
     // A reload requested before the handler below is in place must not end the daemon.
     std::signal(SIGHUP, SIG_IGN);
@@ -171,9 +203,19 @@ int main(int argc, char** argv) {
     }
 
     try {
-        certq::engine::db_worker db(cfg.database);
+        certq::engine::db_worker db(cfg.database.string(), certq::database_password());
+        db.on_connection_lost([](const std::string& why) {
+            // Fencing: a certqd that cannot reach its database must not go on calling Azion
+            // (another may hold the leader lock by now), and nothing it has in memory is safe to
+            // act on. Exiting ends every call at once; systemd starts a fresh process, which
+            // waits as a standby until it holds the lock.
+            spdlog::critical("lost the database connection ({}); exiting at once, every API call with it", why);
+            spdlog::shutdown();
+            sd_notify(0, "STATUS=lost the database connection; exiting");
+            std::_Exit(exit_runtime);
+        });
         spdlog::info("certqd {} starting: database {} (schema {}), Azion {}{}, token from {}",
-                     CERTQ_VERSION, cfg.database.string(), certq::store::latest_schema_version(),
+                     CERTQ_VERSION, db.unsafe_store().sql().describe(), certq::store::latest_schema_version(),
                      cfg.azion.base_url, cfg.azion.certificates_path, token.origin);
 
         asio::io_context ioc{1};
@@ -213,7 +255,6 @@ int main(int argc, char** argv) {
         std::optional<certq::notify::notifier> notifier;
         if (!cfg.notify.webhooks.empty()) {
             notifier.emplace(ioc.get_executor(), cfg.notify, db, &metrics);
-            asio::co_spawn(ioc, notifier->run(), asio::detached);
             spdlog::info("webhooks: {} receiver(s)", cfg.notify.webhooks.size());
         }
 
@@ -289,7 +330,7 @@ int main(int argc, char** argv) {
         const auto waiting = db_unfinished(db);
         spdlog::info("ready: {} row(s) waiting; SIGHUP reloads {}, SIGTERM stops", waiting, config_file);
         sd_notify(0, ("READY=1\nSTATUS=started, " + std::to_string(waiting) + " row(s) to work on").c_str());
-        asio::co_spawn(ioc, sched.run(), [&](std::exception_ptr e) {
+        const auto finish = [&](std::exception_ptr e) {
             failure = e;
             signals.cancel();
             hangup.cancel();
@@ -297,7 +338,24 @@ int main(int argc, char** argv) {
             if (http) http->stop();
             if (resolver) resolver->shutdown();
             if (notifier) notifier->stop();
-        });
+        };
+        // The queue's work: requests, polls and webhooks. On PostgreSQL only the certqd holding
+        // the leader lock does it; the others wait as standbys, ready and healthy, calling
+        // nobody, so the API rate and Let's Encrypt's budgets are spent by one process.
+        bool working = false;
+        const auto start_work = [&] {
+            working = true;
+            if (notifier) asio::co_spawn(ioc, notifier->run(), asio::detached);
+            asio::co_spawn(ioc, sched.run(), finish);
+        };
+        if (db.unsafe_store().sql().kind() == certq::sql::dialect::postgresql) {
+            metrics.leader = 0;
+            asio::co_spawn(ioc, await_leadership(db, sched, metrics, start_work), [&](std::exception_ptr e) {
+                if (e || !working) finish(e);
+            });
+        } else {
+            start_work();
+        }
         ioc.run();
         if (failure) std::rethrow_exception(failure);
         spdlog::info("certqd stopped");

@@ -27,21 +27,20 @@ struct row_facts {
 };
 
 std::optional<row_facts> find_row(const config& cfg, const std::string& host) {
-    if (!std::filesystem::exists(cfg.database)) return std::nullopt;
-    sqlite::database db(cfg.database, false);
-    sqlite3_busy_timeout(db.handle(), 5000);
-    auto stmt = db.prepare(
-        "SELECT id, state, coalesce(detail, ''), alternative_names, certificate_id, workload_id "
-        "FROM domains WHERE hostname = ?1");
-    stmt.bind(1, host);
-    if (!stmt.step()) return std::nullopt;
+    const auto where = cfg.database.string();
+    if (!sql::is_postgresql_uri(where) && !std::filesystem::exists(cfg.database)) return std::nullopt;
+    const auto db = sql::open(where, database_password(), false);
+    auto stmt = db->query("SELECT id, state, coalesce(detail, ''), alternative_names, certificate_id, workload_id "
+                          "FROM domains WHERE hostname = ?1",
+                          {host});
+    if (!stmt->step()) return std::nullopt;
     row_facts r;
-    r.id = stmt.column_int(0);
-    r.state = stmt.column_text(1);
-    r.detail = stmt.column_text(2);
-    r.alternative_names = stmt.column_optional_text(3);
-    r.certificate_id = stmt.column_optional_int(4);
-    r.workload_id = stmt.column_optional_int(5);
+    r.id = stmt->column_int(0);
+    r.state = stmt->column_text(1);
+    r.detail = stmt->column_text(2);
+    r.alternative_names = stmt->column_optional_text(3);
+    r.certificate_id = stmt->column_optional_int(4);
+    r.workload_id = stmt->column_optional_int(5);
     return r;
 }
 

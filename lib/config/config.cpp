@@ -200,7 +200,9 @@ config parse_config(const std::string& yaml, const std::string& source,
     std::string database = cfg.database.string();
     top.read("database", database);
     if (database.empty()) top.fail("database", "must not be empty");
-    cfg.database = resolve(base_dir, database);
+    // A PostgreSQL connection URI is taken as it is; anything else is a SQLite file's path.
+    const bool uri = database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
+    cfg.database = uri ? std::filesystem::path(database) : resolve(base_dir, database);
 
     {
         auto az = top.sub("azion");
@@ -382,6 +384,14 @@ token_source resolve_token(const azion_config& cfg,
         return checked(read_secret_file(path->string(), "credential azion-token"), "credential azion-token");
     throw config_error("no Azion token: set AZION_TOKEN, azion.token_file, or the systemd "
                        "credential azion-token (LoadCredential=azion-token:...)");
+}
+
+std::optional<std::string> database_password(const std::function<const char*(const char*)>& getenv) {
+    const auto path = credential_path("database-password", getenv);
+    if (!path) return std::nullopt;
+    auto text = read_secret_file(path->string(), "credential database-password");
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
 }
 
 } // namespace certq

@@ -100,6 +100,7 @@ struct log_config {
 };
 
 struct config {
+    /// A SQLite file, or a PostgreSQL connection URI (postgresql://…), kept as written.
     std::filesystem::path database = "/var/lib/certq/certq.db";
     azion_config azion;
     certificate_config certificate;
@@ -144,5 +145,9 @@ std::string read_secret_file(const std::string& path, const std::string& origin)
 /// nullopt when it passed none by that name.
 std::optional<std::filesystem::path> credential_path(const std::string& name,
                                                      const std::function<const char*(const char*)>& getenv = ::getenv);
+
+/// The PostgreSQL password from the systemd credential `database-password`, trailing newline
+/// dropped; nullopt when there is none (libpq then reads PGPASSWORD or PGPASSFILE itself).
+std::optional<std::string> database_password(const std::function<const char*(const char*)>& getenv = ::getenv);
 
 } // namespace certq

@@ -3,6 +3,7 @@
 // seconds); running them here keeps the network loop, its timers and its health answers moving.
 
 #include "store/domain_store.hpp"
+#include "store/postgres.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -13,6 +14,7 @@
 
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <type_traits>
 
@@ -21,8 +23,8 @@ namespace certq::engine {
 class db_worker {
 public:
     /// Opens the store (migrating it) on the calling thread; throws as domain_store does.
-    explicit db_worker(const std::filesystem::path& database)
-        : store_(std::make_unique<store::domain_store>(database)) {}
+    explicit db_worker(const std::string& database, const std::optional<std::string>& password = std::nullopt)
+        : store_(std::make_unique<store::domain_store>(database, password)) {}
 
     ~db_worker() {
         pool_.join();
@@ -45,6 +47,9 @@ public:
                     R value{};
                     try {
                         value = fn(*store_);
+                    } catch (const store::database_error& e) {
+                        error = std::current_exception();
+                        if (e.connection_lost() && on_connection_lost_) on_connection_lost_(e.what());
                     } catch (...) {
                         error = std::current_exception();
                     }
@@ -61,8 +66,25 @@ public:
     /// The store itself, for start-up and tests only: safe solely while no job runs.
     store::domain_store& unsafe_store() { return *store_; }
 
+    /// Called on the database thread, before the failing job's caller hears of it, when a job
+    /// finds the connection gone (PostgreSQL). Set before the first job runs.
+    void on_connection_lost(std::function<void(const std::string&)> handler) { on_connection_lost_ = std::move(handler); }
+
+    /// pg_try_advisory_lock on the store's own connection: true when this process now holds
+    /// the lock that makes it the one working the queue. Always true on SQLite (one file, one
+    /// daemon).
+    struct leader_lock_job {
+        bool operator()(store::domain_store& s) const {
+            auto* pg = s.sql().pg_handle();
+            return !pg || pg->try_advisory_lock(leader_lock_key);
+        }
+        /// 'certq' in ASCII.
+        static constexpr std::int64_t leader_lock_key = 0x6365727471;
+    };
+
 private:
     std::unique_ptr<store::domain_store> store_;
+    std::function<void(const std::string&)> on_connection_lost_;
     boost::asio::thread_pool pool_{1};
 };
 

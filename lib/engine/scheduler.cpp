@@ -181,7 +181,7 @@ asio::awaitable<bool> scheduler::save(std::vector<domain_change> changes,
         // A row changed under us (a user re-queued or edited it): its new state wins.
         for (auto id : stale) spdlog::info("row {} changed meanwhile; leaving it to its new state", id);
         co_return stale.empty();
-    } catch (const sqlite::error& e) {
+    } catch (const store::database_error& e) {
         spdlog::warn("database write failed, pausing work for {}: {}", format_duration(db_pause),
                      e.what());
         db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
@@ -199,7 +199,7 @@ asio::awaitable<std::optional<store::admission>> scheduler::admit(const domain_r
             co_return std::nullopt;
         }
         co_return a;
-    } catch (const sqlite::error& e) {
+    } catch (const store::database_error& e) {
         spdlog::warn("database write failed, pausing work for {}: {}", format_duration(db_pause), e.what());
         db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
         co_return std::nullopt;
@@ -217,7 +217,7 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
             claim_job job{row.id, std::move(*names), row.workload_id};
             auto conflict = co_await db_.run(std::move(job));
             co_return names_claimed{conflict.value_or("")};
-        } catch (const sqlite::error& e) {
+        } catch (const store::database_error& e) {
             azion::diagnostics diag;
             diag.message = std::string("database: ") + e.what();
             co_return call_failed{diag};
@@ -241,7 +241,7 @@ asio::awaitable<event> scheduler::perform(const decision& d, azion::client::slot
             try {
                 excuse_job job{verdict.resolver_outage};
                 co_await db_.run(std::move(job));
-            } catch (const sqlite::error& e) {
+            } catch (const store::database_error& e) {
                 spdlog::error("could not excuse rows waiting for DNS for the resolvers' outage of {}: {}",
                               format_duration(verdict.resolver_outage), e.what());
             }
@@ -400,7 +400,7 @@ asio::awaitable<std::vector<domain_row>> scheduler::due(store::domain_store::que
     try {
         due_job job{q, at, room, busy_};
         rows = co_await db_.run(std::move(job));
-    } catch (const sqlite::error& e) {
+    } catch (const store::database_error& e) {
         spdlog::warn("database read failed, pausing work for {}: {}", format_duration(db_pause),
                      e.what());
         db_paused_until_ = std::chrono::steady_clock::now() + db_pause;
@@ -417,7 +417,7 @@ asio::awaitable<bool> scheduler::queue_may_have_changed(std::chrono::steady_cloc
     try {
         version_job job;
         co_return co_await db_.run(std::move(job)) != *seen_version_;
-    } catch (const sqlite::error& e) {
+    } catch (const store::database_error& e) {
         spdlog::debug("reading data_version failed: {}", e.what());
         co_return true;
     }
@@ -446,7 +446,7 @@ asio::awaitable<bool> scheduler::scan() {
                 ++busy_requests_;
                 asio::co_spawn(ex_, work_on_row(std::move(row)), log_spawn_failure);
             }
-        } catch (const sqlite::error& e) {
+        } catch (const store::database_error& e) {
             spdlog::warn("database read failed, pausing work for {}: {}", format_duration(db_pause), e.what());
             db_paused_until_ = steady_now + db_pause;
             seen_version_.reset();
@@ -502,7 +502,7 @@ asio::awaitable<void> scheduler::report() {
             expiring_job expiring{wall_now() + policy_.expiry_warning};
             options_.metrics->certificates_expiring = co_await db_.run(std::move(expiring));
         }
-    } catch (const sqlite::error& e) {
+    } catch (const store::database_error& e) {
         spdlog::debug("counting rows failed: {}", e.what());
     }
 }
@@ -516,7 +516,7 @@ asio::awaitable<void> scheduler::run() {
             try {
                 unfinished_job job;
                 left = co_await db_.run(std::move(job));
-            } catch (const sqlite::error& e) {
+            } catch (const store::database_error& e) {
                 spdlog::warn("database read failed: {}", e.what());
             }
             if (left == 0) {

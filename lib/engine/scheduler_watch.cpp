@@ -57,7 +57,7 @@ asio::awaitable<void> scheduler::prune_events() {
             const auto n = co_await db_.run(std::move(job));
             pruned += n;
             more = n == static_cast<std::int64_t>(prune_job::chunk);
-        } catch (const sqlite::error& e) {
+        } catch (const store::database_error& e) {
             spdlog::debug("deleting old events failed: {}", e.what());
             co_return;
         }
@@ -130,7 +130,7 @@ asio::awaitable<void> scheduler::retire() {
         try {
             retired_job job{wall_now()};
             due_now = co_await db_.run(std::move(job));
-        } catch (const sqlite::error& e) {
+        } catch (const store::database_error& e) {
             spdlog::debug("reading retired certificates failed: {}", e.what());
             co_return;
         }
@@ -154,7 +154,7 @@ asio::awaitable<void> scheduler::retire() {
                     retired_refused_job job{r.certificate_id, wall_now() + wait};
                     co_await db_.run(std::move(job));
                 }
-            } catch (const sqlite::error& e) {
+            } catch (const store::database_error& e) {
                 spdlog::warn("recording a retired certificate failed: {}", e.what());
             }
         }

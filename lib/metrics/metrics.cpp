@@ -91,6 +91,9 @@ std::string registry::render() const {
     header(out, "certq_dns_resolvers_up", "gauge",
            "1 while certq's DNS resolvers answer; 0 while every query times out or is refused.");
     out += "certq_dns_resolvers_up " + std::to_string(dns_resolvers_up) + "\n";
+    header(out, "certq_leader", "gauge",
+           "1 while this certqd works the queue; 0 while it waits as a standby for the leader lock.");
+    out += "certq_leader " + std::to_string(leader) + "\n";
     header(out, "certq_rate_limit_congestion_events_total", "counter",
            "Times Azion's 429s cut the rate in force (the 429s of one burst count once).");
     out += "certq_rate_limit_congestion_events_total " + std::to_string(rate_congestion_events) + "\n";

@@ -40,6 +40,7 @@ struct registry {
     std::uint64_t dns_queries = 0;
     std::uint64_t dns_reused = 0;
     int dns_resolvers_up = 1; // 0 while certq's own resolvers answer nothing at all
+    int leader = 1;           // 0 while a standby (PostgreSQL: another certqd works the queue)
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     void api_call(const std::string& op, const std::string& code, std::chrono::steady_clock::duration took);

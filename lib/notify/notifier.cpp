@@ -109,7 +109,7 @@ asio::awaitable<void> notifier::run() {
     try {
         instance_job job;
         instance_ = co_await db_.run(std::move(job));
-    } catch (const sqlite::error& e) {
+    } catch (const store::database_error& e) {
         spdlog::error("webhooks: cannot read the database's id: {}", e.what());
         co_return;
     }
@@ -140,7 +140,7 @@ asio::awaitable<void> notifier::deliver(receiver& r) {
             cursor_job job{r.cfg.url};
             cursor = co_await db_.run(std::move(job));
             break;
-        } catch (const sqlite::error& e) {
+        } catch (const store::database_error& e) {
             spdlog::warn("webhook {}: reading its cursor failed: {}; trying again", r.label,
                          e.what());
         }
@@ -164,7 +164,7 @@ asio::awaitable<void> notifier::deliver(receiver& r) {
                     const bool send = wanted(r.cfg, e);
                     r.box.add(std::move(e), send);
                 }
-            } catch (const sqlite::error& e) {
+            } catch (const store::database_error& e) {
                 spdlog::debug("webhook {}: reading events failed: {}", r.label, e.what());
             }
         }
@@ -180,7 +180,7 @@ asio::awaitable<void> notifier::deliver(receiver& r) {
                 co_await db_.run(std::move(job));
                 r.saved_cursor = through;
                 last_save = steady::now();
-            } catch (const sqlite::error& e) {
+            } catch (const store::database_error& e) {
                 spdlog::debug("webhook {}: saving its cursor failed: {}", r.label, e.what());
             }
         }
@@ -207,7 +207,7 @@ asio::awaitable<void> notifier::deliver(receiver& r) {
         try {
             save_cursor_job job{r.cfg.url, r.box.delivered_through()};
             co_await db_.run(std::move(job));
-        } catch (const sqlite::error& e) {
+        } catch (const store::database_error& e) {
             spdlog::warn("webhook {}: saving its cursor failed: {}", r.label, e.what());
         }
     }

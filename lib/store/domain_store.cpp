@@ -1,6 +1,7 @@
 #include "store/domain_store.hpp"
 
 #include "store/migrations.hpp"
+#include "store/postgres.hpp"
 #include "store/status.hpp"
 
 #include <charconv>
@@ -13,10 +14,10 @@ namespace {
 constexpr const char* row_columns =
     "id, hostname, alternative_names, certificate_name, state, detail, certificate_id, "
     "generation, request_name, attempts, polls, next_attempt_at, state_since, validity, dns_checks, "
-    "wanted = 'absent', dns_excused_ms, workload_id, attached_workload_id, previous_certificate_id, "
+    "CASE WHEN wanted = 'absent' THEN 1 ELSE 0 END, dns_excused_ms, workload_id, attached_workload_id, previous_certificate_id, "
     "renewed_at, attach_tries, valid_until";
 
-domain_row read_row(const sqlite::statement& s) {
+domain_row read_row(const sql::cursor& s) {
     domain_row r;
     r.id = s.column_int(0);
     r.hostname = s.column_text(1);
@@ -79,149 +80,118 @@ void configure_connection(sqlite::database& db) {
     db.exec("PRAGMA foreign_keys = ON");
 }
 
-// The connection is configured and migrated (the comma expression below) before the statements
-// are prepared, since they name the tables the migrations create.
-domain_store::domain_store(const std::filesystem::path& path)
-    : db_(path),
-      select_due_requests_(
-          (configure_connection(db_), migrate(db_), db_),
-          select_sql("INDEXED BY domains_request_queue WHERE (" + std::string(request_queue) +
-                     ") AND coalesce(next_attempt_at, 0) <= ?1 "
-                     "ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
-      select_due_polls_(db_, select_sql("INDEXED BY domains_poll_queue WHERE " + std::string(poll_queue) +
-                                        " AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
-      select_due_monitor_(db_, select_sql("INDEXED BY domains_monitor_queue WHERE " + std::string(monitor_queue) +
-                                          " AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2")),
-      update_(db_, "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
-                   "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
-                   "validity = ?8, dns_checks = ?12, attached_workload_id = ?13, "
-                   "previous_certificate_id = ?14, renewed_at = ?15, attach_tries = ?16, valid_until = ?17, "
-                   // The daemon sets `wanted` only to offboard (a row `moved` past moved.remove_after).
-                   "wanted = CASE WHEN ?18 THEN 'absent' ELSE wanted END, "
-                   // Only the excuse job adds to dns_excused_ms; a decision only resets it, as
-                   // the row enters dns_waiting (so a decision made before an excuse landed
-                   // cannot overwrite it).
-                   "dns_excused_ms = CASE WHEN ?1 = 'dns_waiting' AND ?10 != 'dns_waiting' THEN 0 "
-                   "ELSE dns_excused_ms END, "
-                   "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                   "WHERE id = ?9 AND state = ?10 AND generation = ?11") {}
+domain_store::domain_store(const std::string& database, const std::optional<std::string>& password)
+    : db_(sql::open(database, password)) {
+    sql::migrate(*db_);
+    if (auto* pg = db_->pg_handle()) pg->listen("certq_queue"); // the schema's triggers NOTIFY it
+    // The hot statements' text, spelled once for this engine.
+    for (auto q : {queue::requests, queue::polls, queue::monitor}) due_sql_[static_cast<int>(q)] = due_sql(q);
+    update_sql_ =
+        "UPDATE domains SET state = ?1, detail = ?2, certificate_id = ?3, "
+        "request_name = ?4, attempts = ?5, polls = ?6, next_attempt_at = ?7, "
+        "validity = ?8, dns_checks = ?12, attached_workload_id = ?13, "
+        "previous_certificate_id = ?14, renewed_at = ?15, attach_tries = ?16, valid_until = ?17, "
+        // The daemon sets `wanted` only to offboard (a row `moved` past moved.remove_after).
+        "wanted = CASE WHEN ?18 = 1 THEN 'absent' ELSE wanted END, "
+        // Only the excuse job adds to dns_excused_ms; a decision only resets it, as the row
+        // enters dns_waiting (so a decision made before an excuse landed cannot overwrite it).
+        "dns_excused_ms = CASE WHEN ?1 = 'dns_waiting' AND ?10 != 'dns_waiting' THEN 0 ELSE dns_excused_ms END, "
+        "updated_at = " + std::string(db_->now_text()) + " WHERE id = ?9 AND state = ?10 AND generation = ?11";
+    next_due_sql_ = "SELECT min(coalesce(next_attempt_at, 0)) FROM domains" + db_->indexed_by("domains_request_queue") +
+                    "WHERE (" + std::string(request_queue) + ") AND coalesce(next_attempt_at, 0) > ?1";
+}
+
+domain_store::~domain_store() = default;
+
+std::string domain_store::due_sql(queue q) const {
+    const auto& c = *db_;
+    const char* where = q == queue::requests ? request_queue : q == queue::polls ? poll_queue : monitor_queue;
+    const char* index = q == queue::requests ? "domains_request_queue"
+                        : q == queue::polls  ? "domains_poll_queue"
+                                             : "domains_monitor_queue";
+    return select_sql(c.indexed_by(index) + "WHERE (" + std::string(where) +
+                      ") AND coalesce(next_attempt_at, 0) <= ?1 ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?2");
+}
 
 std::vector<domain_row> domain_store::due(queue q, wall_time now, std::size_t limit,
                                           const std::unordered_set<std::int64_t>& busy) {
     std::vector<domain_row> rows;
     if (limit == 0) return rows;
-    auto& select = q == queue::requests ? select_due_requests_ : q == queue::polls ? select_due_polls_ : select_due_monitor_;
-    select.bind(1, to_unix_ms(now));
-    select.bind(2, static_cast<std::int64_t>(limit + busy.size()));
-    while (select.step()) {
-        if (busy.count(select.column_int(0))) continue;
-        rows.push_back(read_row(select));
+    auto select = db_->query(due_sql_[static_cast<int>(q)], {to_unix_ms(now), static_cast<std::int64_t>(limit + busy.size())});
+    while (select->step()) {
+        if (busy.count(select->column_int(0))) continue;
+        rows.push_back(read_row(*select));
         if (rows.size() == limit) break;
     }
-    select.reset();
     return rows;
 }
 
 std::optional<wall_time> domain_store::next_due_request(wall_time now) {
-    auto next = db_.prepare("SELECT min(coalesce(next_attempt_at, 0)) FROM domains INDEXED BY domains_request_queue "
-                            "WHERE (" + std::string(request_queue) + ") AND coalesce(next_attempt_at, 0) > ?1");
-    next.bind(1, to_unix_ms(now));
-    if (!next.step() || next.is_null(0)) return std::nullopt;
-    return from_unix_ms(next.column_int(0));
+    auto next = db_->query(next_due_sql_, {to_unix_ms(now)});
+    if (!next->step() || next->is_null(0)) return std::nullopt;
+    return from_unix_ms(next->column_int(0));
 }
 
 std::int64_t domain_store::data_version() {
-    auto version = db_.prepare("PRAGMA data_version");
-    version.step();
-    return version.column_int(0);
+    if (auto* pg = db_->pg_handle()) {
+        // What the triggers NOTIFY (an INSERT, a re-queue, an offboarding) since the last look.
+        notified_ += static_cast<std::int64_t>(pg->notifications().size());
+        return notified_;
+    }
+    auto version = db_->query("PRAGMA data_version");
+    version->step();
+    return version->column_int(0);
 }
-
-// In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL defers that to the
-// checkpoint. Only the commits that must outlive a power cut pay for the fsync.
-class domain_store::durable_scope {
-public:
-    durable_scope(sqlite::database& db, durability d) : db_(db), full_(d == durability::full) {
-        if (full_) db_.exec("PRAGMA synchronous = FULL");
-    }
-    ~durable_scope() {
-        if (full_) sqlite3_exec(db_.handle(), "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
-    }
-    durable_scope(const durable_scope&) = delete;
-    durable_scope& operator=(const durable_scope&) = delete;
-
-private:
-    sqlite::database& db_;
-    bool full_;
-};
 
 std::vector<std::int64_t> domain_store::write(std::span<const domain_change> changes) {
     std::vector<std::int64_t> stale;
     for (const auto& c : changes) {
         const auto& a = c.after;
-        update_.bind(1, to_string(a.state));
-        update_.bind(2, a.detail);
-        update_.bind(3, a.certificate_id);
-        update_.bind(4, a.request_name);
-        update_.bind(5, a.attempts);
-        update_.bind(6, a.polls);
-        if (a.next_attempt_at) update_.bind(7, to_unix_ms(*a.next_attempt_at));
-        else update_.bind_null(7);
-        update_.bind(8, a.validity);
-        update_.bind(9, a.id);
-        update_.bind(10, to_string(c.before_state));
-        update_.bind(11, c.before_generation);
-        update_.bind(12, a.dns_checks);
-        update_.bind(13, a.attached_workload_id);
-        update_.bind(14, a.previous_certificate_id);
-        update_.bind(15, a.renewed_at);
-        update_.bind(16, a.attach_tries);
-        if (a.valid_until) update_.bind(17, to_unix_ms(*a.valid_until));
-        else update_.bind_null(17);
-        update_.bind(18, a.wanted_absent ? 1 : 0);
-        update_.run();
-        if (db_.changes() == 0) {
+        std::optional<std::int64_t> next_at, valid_until;
+        if (a.next_attempt_at) next_at = to_unix_ms(*a.next_attempt_at);
+        if (a.valid_until) valid_until = to_unix_ms(*a.valid_until);
+        const auto changed = db_->run(update_sql_, {to_string(a.state), a.detail, a.certificate_id, a.request_name, a.attempts,
+                                               a.polls, next_at, a.validity, a.id, to_string(c.before_state),
+                                               c.before_generation, a.dns_checks, a.attached_workload_id,
+                                               a.previous_certificate_id, a.renewed_at, a.attach_tries, valid_until,
+                                               a.wanted_absent ? 1 : 0});
+        if (changed == 0) {
             stale.push_back(a.id);
             continue;
         }
-        if (c.renewed) {
-            auto renewed = db_.prepare(
-                "INSERT INTO events (domain_id, kind, detail, hostname, names, certificate_id, workload_id) "
-                "SELECT id, 'renewed', 'certificate ' || coalesce(certificate_id, '?') || ' renewed by Azion' || "
-                "coalesce(', valid until ' || validity, ''), hostname, names, certificate_id, workload_id "
-                "FROM domains WHERE id = ?1");
-            renewed.bind(1, a.id);
-            renewed.run();
-        }
+        if (c.renewed)
+            db_->run("INSERT INTO events (domain_id, kind, detail, hostname, names, certificate_id, workload_id) "
+                     "SELECT id, 'renewed', 'certificate ' || coalesce(CAST(certificate_id AS TEXT), '?') || "
+                     "' renewed by Azion' || coalesce(', valid until ' || validity, ''), hostname, names, "
+                     "certificate_id, workload_id FROM domains WHERE id = ?1",
+                     {a.id});
     }
     return stale;
 }
 
 std::string domain_store::instance_id() {
-    auto stmt = db_.prepare("SELECT id FROM instance LIMIT 1");
-    return stmt.step() ? stmt.column_text(0) : std::string("0");
+    auto stmt = db_->query("SELECT id FROM instance LIMIT 1");
+    return stmt->step() ? stmt->column_text(0) : std::string("0");
 }
 
 std::int64_t domain_store::webhook_cursor(const std::string& url) {
-    sqlite::transaction tx(db_);
-    auto read = db_.prepare("SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1");
-    read.bind(1, url);
-    if (read.step()) return read.column_int(0);
-    read.reset();
-    auto start = db_.prepare("INSERT INTO webhook_cursors (webhook, delivered_through) "
-                             "SELECT ?1, coalesce(max(id), 0) FROM events");
-    start.bind(1, url);
-    start.run();
-    read.bind(1, url);
-    const auto cursor = read.step() ? read.column_int(0) : 0;
-    read.reset();
+    sql::transaction tx(*db_);
+    const char* read = "SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1";
+    if (auto cursor = db_->query(read, {url}); cursor->step()) return cursor->column_int(0);
+    db_->run("INSERT INTO webhook_cursors (webhook, delivered_through) SELECT CAST(?1 AS TEXT), coalesce(max(id), 0) "
+             "FROM events",
+             {url});
+    auto cursor = db_->query(read, {url});
+    const auto through = cursor->step() ? cursor->column_int(0) : 0;
+    cursor.reset();
     tx.commit();
-    return cursor;
+    return through;
 }
 
 void domain_store::set_webhook_cursor(const std::string& url, std::int64_t delivered_through) {
-    auto stmt = db_.prepare("UPDATE webhook_cursors SET delivered_through = max(delivered_through, ?2) WHERE webhook = ?1");
-    stmt.bind(1, url).bind(2, delivered_through);
-    stmt.run();
+    db_->run("UPDATE webhook_cursors SET delivered_through = " + std::string(db_->greatest()) +
+                 "(delivered_through, ?2) WHERE webhook = ?1",
+             {url, delivered_through});
 }
 
 std::int64_t domain_store::prune_events(wall_time before, const std::vector<std::string>& webhooks, std::size_t limit) {
@@ -229,77 +199,75 @@ std::int64_t domain_store::prune_events(wall_time before, const std::vector<std:
     // back nothing: it will start at the newest event).
     std::int64_t through = std::numeric_limits<std::int64_t>::max();
     for (const auto& url : webhooks) {
-        auto cursor = db_.prepare("SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1");
-        cursor.bind(1, url);
-        if (cursor.step()) through = std::min(through, cursor.column_int(0));
+        auto cursor = db_->query("SELECT delivered_through FROM webhook_cursors WHERE webhook = ?1", {url});
+        if (cursor->step()) through = std::min(through, cursor->column_int(0));
     }
     // The newest event always stays: SQLite numbers a new row max(id) + 1, so an emptied table
     // would start again at 1, below every receiver's cursor, and those events would never go out.
-    auto prune = db_.prepare("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 AND at < ?2 "
-                             "AND id < (SELECT max(id) FROM events) ORDER BY id LIMIT ?3)");
-    prune.bind(1, through).bind(2, format_iso8601(before)).bind(3, static_cast<std::int64_t>(limit));
-    prune.run();
-    return db_.changes();
+    return db_->run("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 AND at < ?2 "
+                    "AND id < (SELECT max(id) FROM events) ORDER BY id LIMIT ?3)",
+                    {through, format_iso8601(before), static_cast<std::int64_t>(limit)});
 }
 
 std::vector<event_row> domain_store::events_after(std::int64_t id, std::size_t limit) {
-    auto stmt = db_.prepare("SELECT id, domain_id, kind, from_state, to_state, at, detail, hostname, names, "
-                            "certificate_id, workload_id FROM events WHERE id > ?1 ORDER BY id LIMIT ?2");
-    stmt.bind(1, id).bind(2, static_cast<std::int64_t>(limit));
+    auto stmt = db_->query("SELECT id, domain_id, kind, from_state, to_state, at, detail, hostname, names, "
+                           "certificate_id, workload_id FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+                           {id, static_cast<std::int64_t>(limit)});
     std::vector<event_row> out;
-    while (stmt.step()) {
+    while (stmt->step()) {
         event_row e;
-        e.id = stmt.column_int(0);
-        e.domain_id = stmt.column_int(1);
-        e.kind = stmt.column_text(2);
-        e.from_state = stmt.column_optional_text(3);
-        e.to_state = stmt.column_optional_text(4);
-        e.at = stmt.column_text(5);
-        e.detail = stmt.column_optional_text(6);
-        e.hostname = stmt.column_optional_text(7);
-        e.names = stmt.column_optional_text(8);
-        e.certificate_id = stmt.column_optional_int(9);
-        e.workload_id = stmt.column_optional_int(10);
+        e.id = stmt->column_int(0);
+        e.domain_id = stmt->column_int(1);
+        e.kind = stmt->column_text(2);
+        e.from_state = stmt->column_optional_text(3);
+        e.to_state = stmt->column_optional_text(4);
+        e.at = stmt->column_text(5);
+        e.detail = stmt->column_optional_text(6);
+        e.hostname = stmt->column_optional_text(7);
+        e.names = stmt->column_optional_text(8);
+        e.certificate_id = stmt->column_optional_int(9);
+        e.workload_id = stmt->column_optional_int(10);
         out.push_back(std::move(e));
     }
     return out;
 }
 
-std::int64_t domain_store::expiring(wall_time before) { return expiring_before(db_, before); }
+std::int64_t domain_store::expiring(wall_time before) { return expiring_before(*db_, before); }
 
 std::vector<retired_certificate> domain_store::due_retired(wall_time now, std::size_t limit) {
-    auto stmt = db_.prepare("SELECT certificate_id, domain_id, attempts FROM retired_certificates "
-                            "INDEXED BY retired_certificates_due WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2");
-    stmt.bind(1, to_unix_ms(now)).bind(2, static_cast<std::int64_t>(limit));
+    auto stmt = db_->query("SELECT certificate_id, domain_id, attempts FROM retired_certificates" +
+                               db_->indexed_by("retired_certificates_due") + "WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2",
+                           {to_unix_ms(now), static_cast<std::int64_t>(limit)});
     std::vector<retired_certificate> out;
-    while (stmt.step())
-        out.push_back({stmt.column_int(0), stmt.column_int(1), static_cast<int>(stmt.column_int(2))});
+    while (stmt->step())
+        out.push_back({stmt->column_int(0), stmt->column_int(1), static_cast<int>(stmt->column_int(2))});
     return out;
 }
 
 void domain_store::retired_deleted(std::int64_t certificate_id) {
-    auto stmt = db_.prepare("DELETE FROM retired_certificates WHERE certificate_id = ?1");
-    stmt.bind(1, certificate_id);
-    stmt.run();
+    db_->run("DELETE FROM retired_certificates WHERE certificate_id = ?1", {certificate_id});
 }
 
 void domain_store::retired_refused(std::int64_t certificate_id, wall_time next_at) {
-    auto stmt = db_.prepare("UPDATE retired_certificates SET attempts = attempts + 1, next_at = ?2 WHERE certificate_id = ?1");
-    stmt.bind(1, certificate_id).bind(2, to_unix_ms(next_at));
-    stmt.run();
+    db_->run("UPDATE retired_certificates SET attempts = attempts + 1, next_at = ?2 WHERE certificate_id = ?1",
+             {certificate_id, to_unix_ms(next_at)});
 }
 
 void domain_store::excuse_dns_wait(std::chrono::milliseconds outage) {
-    auto excuse = db_.prepare("UPDATE domains SET dns_excused_ms = dns_excused_ms + ?1 WHERE state = 'dns_waiting'");
-    excuse.bind(1, static_cast<std::int64_t>(outage.count()));
-    excuse.run();
+    db_->run("UPDATE domains SET dns_excused_ms = dns_excused_ms + ?1 WHERE state = 'dns_waiting'",
+             {static_cast<std::int64_t>(outage.count())});
 }
+
+namespace {
+sql::commit_durability durability_of(durability d) {
+    return d == durability::full ? sql::commit_durability::full : sql::commit_durability::normal;
+}
+} // namespace
 
 std::vector<std::int64_t> domain_store::apply(std::span<const domain_change> changes,
                                               durability d) {
     if (changes.empty()) return {};
-    durable_scope scope(db_, d);
-    sqlite::transaction tx(db_);
+    sql::transaction tx(*db_, durability_of(d));
     auto stale = write(changes);
     tx.commit();
     return stale;
@@ -307,44 +275,41 @@ std::vector<std::int64_t> domain_store::apply(std::span<const domain_change> cha
 
 admission domain_store::admit(const domain_change& change, const budget_claim& claim,
                               const budget& limits, wall_time now) {
-    durable_scope scope(db_, durability::full);
-    sqlite::transaction tx(db_);
+    sql::transaction tx(*db_, sql::commit_durability::full);
     // The guarded write first: a row that moved on is stale whatever the budgets say. When a
     // budget turns out spent below, returning without commit rolls the write back.
     if (!write(std::span<const domain_change>(&change, 1)).empty()) return {admission::result::stale, {}, {}};
     const auto since = to_unix_ms(now) - limits.window.count();
     // When the (count - limit + 1)-th oldest request in the window leaves it, a slot frees.
-    const auto resume_after = [&](sqlite::statement& oldest, std::int64_t count, int limit) {
-        oldest.bind(3, count - limit);
-        return oldest.step() ? from_unix_ms(oldest.column_int(0)) + limits.window : now + limits.window;
+    const auto resume_after = [&](const std::string& sql, const std::string& key, std::int64_t count, int limit) {
+        auto oldest = db_->query(sql, {key, since, count - limit});
+        return oldest->step() ? from_unix_ms(oldest->column_int(0)) + limits.window : now + limits.window;
     };
     for (const auto& domain : claim.registered_domains) {
-        auto count = db_.prepare("SELECT count(*) FROM le_request_domains WHERE registered_domain = ?1 AND at > ?2");
-        count.bind(1, domain).bind(2, since);
-        const auto n = count.step() ? count.column_int(0) : 0;
+        auto count = db_->query("SELECT count(*) FROM le_request_domains WHERE registered_domain = ?1 AND at > ?2",
+                                {domain, since});
+        const auto n = count->step() ? count->column_int(0) : 0;
         if (n < limits.per_registered_domain) continue;
-        auto oldest = db_.prepare("SELECT at FROM le_request_domains WHERE registered_domain = ?1 AND at > ?2 "
-                                  "ORDER BY at LIMIT 1 OFFSET ?3");
-        oldest.bind(1, domain).bind(2, since);
         admission a;
         a.outcome = admission::result::budget_spent;
-        a.resume_at = resume_after(oldest, n, limits.per_registered_domain);
+        a.resume_at = resume_after("SELECT at FROM le_request_domains WHERE registered_domain = ?1 AND at > ?2 "
+                                   "ORDER BY at LIMIT 1 OFFSET ?3",
+                                   domain, n, limits.per_registered_domain);
         a.detail = "Let's Encrypt budget for " + domain + " is spent (" + std::to_string(n) +
                    " requests in " + format_duration(limits.window) + ", at most " +
                    std::to_string(limits.per_registered_domain) + "); goes on at " + format_iso8601(a.resume_at);
         return a;
     }
     {
-        auto count = db_.prepare("SELECT count(*) FROM le_requests WHERE names_key = ?1 AND at > ?2");
-        count.bind(1, claim.names_key).bind(2, since);
-        const auto n = count.step() ? count.column_int(0) : 0;
+        auto count = db_->query("SELECT count(*) FROM le_requests WHERE names_key = ?1 AND at > ?2",
+                                {claim.names_key, since});
+        const auto n = count->step() ? count->column_int(0) : 0;
         if (n >= limits.per_name_set) {
-            auto oldest = db_.prepare("SELECT at FROM le_requests WHERE names_key = ?1 AND at > ?2 "
-                                      "ORDER BY at LIMIT 1 OFFSET ?3");
-            oldest.bind(1, claim.names_key).bind(2, since);
             admission a;
             a.outcome = admission::result::budget_spent;
-            a.resume_at = resume_after(oldest, n, limits.per_name_set);
+            a.resume_at = resume_after("SELECT at FROM le_requests WHERE names_key = ?1 AND at > ?2 "
+                                       "ORDER BY at LIMIT 1 OFFSET ?3",
+                                       claim.names_key, n, limits.per_name_set);
             a.detail = "these exact names were requested " + std::to_string(n) + " times in " +
                        format_duration(limits.window) + " (Let's Encrypt allows " +
                        std::to_string(limits.per_name_set) + " per set of names); goes on at " +
@@ -352,85 +317,79 @@ admission domain_store::admit(const domain_change& change, const budget_claim& c
             return a;
         }
     }
-    auto request = db_.prepare("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3)");
-    request.bind(1, change.after.id).bind(2, claim.names_key).bind(3, to_unix_ms(now));
-    request.run();
-    const auto request_id = db_.last_insert_rowid();
-    auto line = db_.prepare("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)");
-    for (const auto& domain : claim.registered_domains) {
-        line.bind(1, request_id).bind(2, domain).bind(3, to_unix_ms(now));
-        line.run();
-    }
+    auto request = db_->query("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3) RETURNING id",
+                              {change.after.id, claim.names_key, to_unix_ms(now)});
+    if (!request->step()) throw sqlite::error(SQLITE_ERROR, "the ledger did not return the request's id");
+    const auto request_id = request->column_int(0);
+    request.reset(); // SQLite's INSERT … RETURNING completes when its statement is reset
+    for (const auto& domain : claim.registered_domains)
+        db_->run("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)",
+                 {request_id, domain, to_unix_ms(now)});
     tx.commit();
     return {};
 }
 
 std::optional<std::string> domain_store::claim_names(std::int64_t id, const std::vector<std::string>& names,
                                                      std::optional<std::int64_t> workload) {
-    sqlite::transaction tx(db_);
+    sql::transaction tx(*db_);
     if (workload) {
         // One workload serves one certificate: a second live row for it would take it over. The
         // later row is refused: the one that came to intake after another row claimed the
         // workload, or, of two not yet claimed, the one inserted later.
-        auto other = db_.prepare("SELECT id, hostname FROM domains INDEXED BY domains_workload "
-                                 "WHERE workload_id = ?1 AND id != ?2 AND state NOT IN ('invalid', 'removed') "
-                                 "AND (id < ?2 OR EXISTS (SELECT 1 FROM row_names n WHERE n.domain_id = domains.id)) "
-                                 "LIMIT 1");
-        other.bind(1, *workload).bind(2, id);
-        if (other.step())
+        auto other = db_->query("SELECT id, hostname FROM domains" + db_->indexed_by("domains_workload") +
+                                    "WHERE workload_id = ?1 AND id != ?2 AND state NOT IN ('invalid', 'removed') "
+                                    "AND (id < ?2 OR EXISTS (SELECT 1 FROM row_names n WHERE n.domain_id = domains.id)) "
+                                    "LIMIT 1",
+                                {*workload, id});
+        if (other->step())
             return "workload " + std::to_string(*workload) + " is already named by row #" +
-                   std::to_string(other.column_int(0)) + ", " + other.column_text(1) +
+                   std::to_string(other->column_int(0)) + ", " + other->column_text(1) +
                    " (a workload serves one certificate for all its domains)";
     }
-    auto taken = db_.prepare("SELECT d.id, d.hostname FROM row_names n JOIN domains d ON d.id = n.domain_id "
-                             "WHERE n.name = ?1 AND n.domain_id != ?2 AND d.state NOT IN ('invalid', 'removed') "
-                             "LIMIT 1");
     for (const auto& name : names) {
-        taken.bind(1, name).bind(2, id);
-        if (taken.step()) {
-            const auto other = taken.column_int(0);
-            const auto host = taken.column_text(1);
-            return "\"" + name + "\" is already on row #" + std::to_string(other) + ", " + host;
-        }
-        taken.reset();
+        auto taken = db_->query("SELECT d.id, d.hostname FROM row_names n JOIN domains d ON d.id = n.domain_id "
+                                "WHERE n.name = ?1 AND n.domain_id != ?2 AND d.state NOT IN ('invalid', 'removed') "
+                                "LIMIT 1",
+                                {name, id});
+        if (taken->step())
+            return "\"" + name + "\" is already on row #" + std::to_string(taken->column_int(0)) + ", " +
+                   taken->column_text(1);
     }
-    auto clear = db_.prepare("DELETE FROM row_names WHERE domain_id = ?1");
-    clear.bind(1, id);
-    clear.run();
-    auto insert = db_.prepare("INSERT INTO row_names (domain_id, name) VALUES (?1, ?2)");
+    db_->run("DELETE FROM row_names WHERE domain_id = ?1", {id});
     std::string json = "[";
     for (const auto& name : names) {
-        insert.bind(1, id).bind(2, name);
-        insert.run();
+        db_->run("INSERT INTO row_names (domain_id, name) VALUES (?1, ?2)", {id, name});
         json += (json.size() > 1 ? ",\"" : "\"") + name + "\"";
     }
     json += "]";
-    auto stored = db_.prepare("UPDATE domains SET names = ?1 WHERE id = ?2");
-    stored.bind(1, json).bind(2, id);
-    stored.run();
+    db_->run("UPDATE domains SET names = ?1 WHERE id = ?2", {json, id});
     tx.commit();
     return std::nullopt;
 }
 
 std::optional<domain_row> domain_store::find(std::int64_t id) {
-    auto stmt = db_.prepare(select_sql("WHERE id = ?1"));
-    stmt.bind(1, id);
-    if (!stmt.step()) return std::nullopt;
-    return read_row(stmt);
+    auto stmt = db_->query(select_sql("WHERE id = ?1"), {id});
+    if (!stmt->step()) return std::nullopt;
+    return read_row(*stmt);
 }
 
 std::int64_t domain_store::unfinished() {
-    auto stmt = db_.prepare(std::string("SELECT count(*) FROM domains INDEXED BY domains_unfinished WHERE ") +
-                            unfinished_rows);
-    return stmt.step() ? stmt.column_int(0) : 0;
+    auto stmt = db_->query("SELECT count(*) FROM domains" + db_->indexed_by("domains_unfinished") + "WHERE " +
+                           unfinished_rows);
+    return stmt->step() ? stmt->column_int(0) : 0;
 }
 
 std::map<domain_state, std::int64_t> domain_store::counts() {
     std::map<domain_state, std::int64_t> out;
-    auto stmt = db_.prepare("SELECT state, count(*) FROM domains GROUP BY state");
-    while (stmt.step())
-        if (auto s = parse_state(stmt.column_text(0))) out[*s] = stmt.column_int(1);
+    auto stmt = db_->query("SELECT state, count(*) FROM domains GROUP BY state");
+    while (stmt->step())
+        if (auto s = parse_state(stmt->column_text(0))) out[*s] = stmt->column_int(1);
     return out;
+}
+
+sqlite::database& domain_store::db() {
+    if (auto* handle = db_->sqlite_handle()) return *handle;
+    throw std::logic_error("domain_store::db() is for SQLite databases; use sql()");
 }
 
 } // namespace certq::store

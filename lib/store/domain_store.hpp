@@ -3,6 +3,7 @@
 // decided. Synchronous and single-threaded: the engine runs it on its own database thread so a
 // locked database never blocks the network loop.
 
+#include "store/sql.hpp"
 #include "store/sqlite.hpp"
 #include "store/state.hpp"
 #include "util/time.hpp"
@@ -114,9 +115,14 @@ struct admission {
 
 class domain_store {
 public:
-    /// Opens or creates the database, sets WAL mode and applies pending migrations.
-    /// Throws sqlite::error or std::runtime_error (database newer than this binary).
-    explicit domain_store(const std::filesystem::path& path);
+    /// Opens `database` (a SQLite file, created when missing and put in WAL mode, or a
+    /// PostgreSQL URI; `password` when the URI has none) and applies pending migrations.
+    /// Throws database_error, or std::runtime_error when the database is newer than this binary.
+    explicit domain_store(const std::string& database, const std::optional<std::string>& password = std::nullopt);
+    explicit domain_store(const std::filesystem::path& path) : domain_store(path.string()) {}
+    ~domain_store();
+    domain_store(const domain_store&) = delete;
+    domain_store& operator=(const domain_store&) = delete;
 
     /// The two queues the engine drains: rows on their way to a certificate id (new,
     /// waiting, being requested), and pending rows whose status is to be read.
@@ -130,8 +136,9 @@ public:
     /// waiting for a time (rows arrive only by a write then).
     std::optional<wall_time> next_due_request(wall_time now);
 
-    /// SQLite's PRAGMA data_version: changes when another connection (a user's INSERT, the
-    /// `certq` tool) commits, and not on this connection's own commits.
+    /// Changes when another connection (a user's INSERT, the `certq` tool) committed work for
+    /// the queue, not on this connection's own commits: SQLite's PRAGMA data_version, or on
+    /// PostgreSQL the count of the triggers' NOTIFY certq_queue received so far.
     std::int64_t data_version();
 
     /// Writes the changes in one transaction. Returns the ids whose row had moved on (stale
@@ -187,18 +194,22 @@ public:
 
     std::map<domain_state, std::int64_t> counts();
 
-    sqlite::database& db() { return db_; }
+    /// The connection, for the tools' and tests' own SQL.
+    sql::connection& sql() { return *db_; }
+    /// The SQLite connection underneath (tests on SQLite files); throws std::logic_error on
+    /// PostgreSQL.
+    sqlite::database& db();
 
 private:
     /// Writes the changes inside the caller's transaction; returns the stale ids.
     std::vector<std::int64_t> write(std::span<const domain_change> changes);
-    class durable_scope;
+    std::string due_sql(queue q) const;
 
-    sqlite::database db_;
-    sqlite::statement select_due_requests_;
-    sqlite::statement select_due_polls_;
-    sqlite::statement select_due_monitor_;
-    sqlite::statement update_;
+    std::unique_ptr<sql::connection> db_;
+    std::int64_t notified_ = 0; // NOTIFY certq_queue received (PostgreSQL)
+    std::string due_sql_[3];    // by queue
+    std::string update_sql_;
+    std::string next_due_sql_;
 };
 
 /// Opens a connection for tools and tests, with the same pragmas as the daemon's.

@@ -4,6 +4,8 @@
 // features certq builds on: LISTEN/NOTIFY and session advisory locks. Blocking: callers run it
 // on the database thread.
 
+#include "store/database_error.hpp"
+
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -18,11 +20,16 @@
 namespace certq::pg {
 
 /// A failed call: the server's message with its SQLSTATE (e.g. "23505"), or libpq's.
-class error : public std::runtime_error {
+class error : public store::database_error {
 public:
     error(std::string sqlstate, const std::string& message)
-        : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+        : store::database_error(message), sqlstate_(std::move(sqlstate)) {}
     const std::string& sqlstate() const { return sqlstate_; }
+    /// Class 08 (connection exception) or 57P01..57P03 (the server ended the session:
+    /// pg_terminate_backend, shutdown).
+    bool connection_lost() const override {
+        return sqlstate_.rfind("08", 0) == 0 || sqlstate_ == "57P01" || sqlstate_ == "57P02" || sqlstate_ == "57P03";
+    }
 
 private:
     std::string sqlstate_;

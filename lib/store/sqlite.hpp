@@ -3,6 +3,8 @@
 // Failures throw sqlite::error carrying SQLite's result code, so callers that can pause and
 // retry (busy, full disk) tell them apart from a broken database.
 
+#include "store/database_error.hpp"
+
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -15,9 +17,9 @@
 
 namespace certq::sqlite {
 
-class error : public std::runtime_error {
+class error : public store::database_error {
 public:
-    error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    error(int code, const std::string& what) : store::database_error(what), code_(code) {}
     /// The primary result code (SQLITE_BUSY, SQLITE_FULL, ...).
     int code() const { return code_ & 0xff; }
     /// True for conditions that pass by themselves: another writer, a full disk being cleared.

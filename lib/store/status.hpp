@@ -1,7 +1,7 @@
 #pragma once
 // What `certq status` reports, read from the database alone so it works while certqd runs.
 
-#include "store/sqlite.hpp"
+#include "store/sql.hpp"
 #include "store/state.hpp"
 #include "util/time.hpp"
 
@@ -42,17 +42,17 @@ struct queue_status {
 };
 
 /// The events after webhook `url`'s cursor that its filter (`events`; empty: all) would send.
-queue_status::webhook_waiting webhook_backlog(sqlite::database& db, const std::string& url,
+queue_status::webhook_waiting webhook_backlog(sql::connection& db, const std::string& url,
                                               const std::vector<std::string>& events);
 
 /// Active or moved rows whose certificate ends before `before`.
-std::int64_t expiring_before(sqlite::database& db, wall_time before);
+std::int64_t expiring_before(sql::connection& db, wall_time before);
 
 /// Fills st.expiring: certificates that end before now + warning (monitor.expiry_warning).
-void count_expiring(sqlite::database& db, queue_status& st, millis warning, wall_time now = wall_now());
+void count_expiring(sql::connection& db, queue_status& st, millis warning, wall_time now = wall_now());
 
-/// Reads counts and recent throughput as of `now`. Throws sqlite::error.
-queue_status read_status(sqlite::database& db,
+/// Reads counts and recent throughput as of `now`. Throws database_error.
+queue_status read_status(sql::connection& db,
                          std::chrono::seconds window = std::chrono::minutes{5},
                          wall_time now = wall_now());
 

@@ -241,7 +241,7 @@ environment::~environment() { sim_.stop(); }
 
 void environment::write_config(const daemon_settings& s) {
     std::ofstream out(config_, std::ios::trunc);
-    out << "database: " << database_.string() << "\n"
+    out << "database: " << (s.database.empty() ? database_.string() : s.database) << "\n"
         << "azion:\n"
         << "  base_url: " << sim_.base_url() << "\n"
         << "  ca_file: " << (dir_ / "ca.pem").string() << "\n"

@@ -118,6 +118,7 @@ struct daemon_settings {
     std::string http_listen;          // "" turns /metrics off
     std::string log_yaml = "log: { level: info }\n";
     std::string extra_yaml; // appended verbatim
+    std::string database;   // "": the environment's SQLite file; or a PostgreSQL URI
 };
 
 /// A simulator, a database file and a config for certqd, in one scratch directory.

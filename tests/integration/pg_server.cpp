@@ -107,6 +107,10 @@ std::string pg_server::create_database(const std::string& name) {
     return uri(name);
 }
 
+std::string pg_server::fresh_database() {
+    return create_database("t" + std::to_string(::getpid()) + "_" + std::to_string(++databases_));
+}
+
 pg_server& shared_pg_server() {
     static pg_server server;
     return server;

@@ -24,6 +24,8 @@ public:
     std::string uri(const std::string& database) const;
     /// Creates an empty database and returns its URI.
     std::string create_database(const std::string& name);
+    /// An empty database with a name no other test of this run uses; its URI.
+    std::string fresh_database();
     /// The server's log so far, for failure messages.
     std::string output() const { return server_->output(); }
     /// Whether PostgreSQL's server programs are installed (tests skip cleanly without them).
@@ -33,6 +35,7 @@ private:
     std::filesystem::path dir_;
     unsigned short port_ = 0;
     std::unique_ptr<process> server_;
+    int databases_ = 0;
 };
 
 /// One server for the whole test program, started on first use (starting one takes ~1 s).

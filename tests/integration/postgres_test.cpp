@@ -2,7 +2,7 @@
 // migrations, a user's plain SQL through psql (its transition recorded, the daemon's channel
 // notified), and the session advisory lock that elects the one daemon working the queue.
 
-#include "pg_server.hpp"
+#include "pg_fixture.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
 
@@ -13,17 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Postgres : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (!pg_server::available())
-            GTEST_SKIP() << "PostgreSQL is not installed; scripts/setup installs it";
-        static int databases = 0;
-        uri_ = shared_pg_server().create_database("t" + std::to_string(::getpid()) + "_" +
-                                                  std::to_string(++databases));
-    }
-    std::string uri_;
-};
+using Postgres = postgres_fixture;
 
 TEST_F(Postgres, AFreshDatabaseIsMigratedToTheLatestVersionAndASecondRunChangesNothing) {
     pg::connection db(uri_);

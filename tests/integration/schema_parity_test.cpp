@@ -4,7 +4,7 @@
 // alike and leave the same rows in every table, ids and times aside. A trigger changed on one
 // side only shows here as the first row that differs.
 
-#include "pg_server.hpp"
+#include "pg_fixture.hpp"
 #include "store/domain_store.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
@@ -281,17 +281,7 @@ std::optional<std::string> run(Database& db, const std::string& sql) {
     return ::testing::AssertionSuccess();
 }
 
-class SchemaParity : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (!pg_server::available())
-            GTEST_SKIP() << "PostgreSQL is not installed; scripts/setup installs it";
-        static int databases = 0;
-        uri_ = shared_pg_server().create_database("parity" + std::to_string(::getpid()) + "_" +
-                                                  std::to_string(++databases));
-    }
-    std::string uri_;
-};
+using SchemaParity = postgres_fixture;
 
 TEST_F(SchemaParity, TheSameStatementsSucceedOrFailAlikeAndLeaveTheSameRowsOnSqliteAndPostgresql) {
     scratch_dir dir;

@@ -46,7 +46,7 @@ protected:
 TEST_F(Status, AFiftySecondRunIsMeasuredOverItsFiftySeconds) {
     // 1,001 finishes 50 ms apart: 1,000 after the first, in 50 s, 70 s ago.
     finish_rows(1001, now_ - 120s, now_ - 70s);
-    const auto st = read_status(db(), 5min, now_);
+    const auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.unfinished, 0);
     EXPECT_EQ(st.finished_recently, 1001);
     ASSERT_TRUE(st.span);
@@ -61,7 +61,7 @@ TEST_F(Status, WhileRowsAreLeftTheSpanRunsToNowAndTheEtaUsesTheRate) {
     // left take 30 s at that pace.
     finish_rows(601, now_ - 60s, now_ - 30s);
     leave_rows(300);
-    const auto st = read_status(db(), 5min, now_);
+    const auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.unfinished, 300);
     ASSERT_TRUE(st.span);
     EXPECT_EQ(*st.span, 60s);
@@ -69,7 +69,7 @@ TEST_F(Status, WhileRowsAreLeftTheSpanRunsToNowAndTheEtaUsesTheRate) {
     EXPECT_DOUBLE_EQ(*st.per_minute, 600.0);
     EXPECT_EQ(st.eta(), 30s);
     // The same rows a minute later: the stall shows as a slower rate and a longer ETA.
-    const auto later = read_status(db(), 5min, now_ + 60s);
+    const auto later = read_status(store_->sql(), 5min, now_ + 60s);
     EXPECT_DOUBLE_EQ(*later.per_minute, 300.0);
     EXPECT_EQ(later.eta(), 60s);
 }
@@ -78,12 +78,12 @@ TEST_F(Status, OnlyFinishesInsideTheWindowCount) {
     finish_rows(50, now_ - 20min, now_ - 10min);
     finish_rows(11, now_ - 4min, now_ - 3min);
     leave_rows(1);
-    const auto st = read_status(db(), 5min, now_);
+    const auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.window, 5min);
     EXPECT_EQ(st.finished_recently, 11);
     EXPECT_EQ(*st.span, 4min);
     EXPECT_DOUBLE_EQ(*st.per_minute, 2.5);
-    const auto wide = read_status(db(), 30min, now_);
+    const auto wide = read_status(store_->sql(), 30min, now_);
     EXPECT_EQ(wide.finished_recently, 61);
     EXPECT_EQ(*wide.span, 20min);
 }
@@ -94,7 +94,7 @@ TEST_F(Status, EveryTerminalStateIsAFinishOtherStatesAreNot) {
     finish_row(now_ - 20s, "pending");
     finish_row(now_ - 20s, "dns_waiting");
     finish_row(now_ - 10s, "dns_failed");
-    const auto st = read_status(db(), 5min, now_);
+    const auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.finished_recently, 3);
     EXPECT_EQ(st.unfinished, 2);
     EXPECT_EQ(*st.span, 40s);
@@ -103,13 +103,13 @@ TEST_F(Status, EveryTerminalStateIsAFinishOtherStatesAreNot) {
 
 TEST_F(Status, FewerThanTwoFinishesGiveNoRateAndNoEta) {
     leave_rows(5);
-    auto st = read_status(db(), 5min, now_);
+    auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.finished_recently, 0);
     EXPECT_FALSE(st.per_minute);
     EXPECT_FALSE(st.span);
     EXPECT_FALSE(st.eta());
     finish_row(now_ - 10s);
-    st = read_status(db(), 5min, now_);
+    st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.finished_recently, 1);
     EXPECT_FALSE(st.per_minute);
     EXPECT_FALSE(st.span);
@@ -119,7 +119,7 @@ TEST_F(Status, FewerThanTwoFinishesGiveNoRateAndNoEta) {
 TEST_F(Status, FinishesAllAtOneInstantGiveNoRateButNothingLeftIsDone) {
     finish_row(now_ - 10s);
     finish_row(now_ - 10s);
-    const auto st = read_status(db(), 5min, now_);
+    const auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.finished_recently, 2);
     EXPECT_FALSE(st.per_minute);
     EXPECT_EQ(st.eta(), 0s);

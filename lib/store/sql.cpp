@@ -1,0 +1,294 @@
+#include "store/sql.hpp"
+
+#include "store/domain_store.hpp"
+#include "store/migrations.hpp"
+#include "store/postgres.hpp"
+#include "store/sqlite.hpp"
+
+#include <charconv>
+
+namespace certq::sql {
+
+std::optional<std::string> cursor::column_optional_text(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return column_text(column);
+}
+
+std::optional<std::int64_t> cursor::column_optional_int(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return column_int(column);
+}
+
+std::string connection::indexed_by(std::string_view index) const {
+    return kind() == dialect::sqlite ? " INDEXED BY " + std::string(index) + " " : std::string(" ");
+}
+
+const char* connection::now_text() const {
+    return kind() == dialect::sqlite ? "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" : "certq_now_text()";
+}
+
+const char* connection::greatest() const {
+    return kind() == dialect::sqlite ? "max" : "greatest";
+}
+
+std::string connection::unix_ms_of(std::string_view iso_text) const {
+    const std::string e(iso_text);
+    if (kind() == dialect::sqlite)
+        return "CAST(round((julianday(" + e + ") - 2440587.5) * 86400000) AS INTEGER)";
+    return "CAST(round(extract(epoch FROM CAST(" + e + " AS timestamptz)) * 1000) AS BIGINT)";
+}
+
+transaction::transaction(connection& c, commit_durability d) : c_(c) {
+    c_.begin(d);
+}
+
+transaction::~transaction() {
+    if (done_) return;
+    try {
+        c_.rollback();
+    } catch (const store::database_error&) {
+        // The connection is gone or the transaction already ended: nothing to undo here.
+    }
+}
+
+void transaction::commit() {
+    c_.commit();
+    done_ = true;
+}
+
+bool is_postgresql_uri(std::string_view database) {
+    return database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
+}
+
+std::string printable(std::string_view database) {
+    std::string out(database);
+    if (!is_postgresql_uri(out)) return out;
+    const auto start = out.find("://") + 3;
+    const auto at = out.find('@', start);
+    const auto colon = out.find(':', start);
+    if (at != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    for (auto p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+        const auto end = out.find('&', p);
+        out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
+    }
+    return out;
+}
+
+std::string to_dollar_placeholders(std::string_view sql) {
+    std::string out;
+    out.reserve(sql.size());
+    char quote = 0;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        const char c = sql[i];
+        if (quote) {
+            if (c == quote) quote = 0;
+            out += c;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            out += c;
+        } else if (c == '?' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+            out += '$';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// ---- SQLite ---------------------------------------------------------------------------------
+
+class sqlite_cursor final : public cursor {
+public:
+    explicit sqlite_cursor(sqlite::statement s) : s_(std::move(s)) {}
+    bool step() override { return s_.step(); }
+    bool is_null(int c) const override { return s_.is_null(c); }
+    std::int64_t column_int(int c) const override { return s_.column_int(c); }
+    double column_double(int c) const override { return s_.column_double(c); }
+    std::string column_text(int c) const override { return s_.column_text(c); }
+
+private:
+    sqlite::statement s_;
+};
+
+void bind_all(sqlite::statement& s, const arg* first, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const int index = static_cast<int>(i + 1);
+        std::visit(
+            [&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::monostate>)
+                    s.bind_null(index);
+                else
+                    s.bind(index, v);
+            },
+            first[i].value());
+    }
+}
+
+class sqlite_connection final : public connection {
+public:
+    sqlite_connection(const std::filesystem::path& path, bool create) : db_(path, create) {}
+    dialect kind() const override { return dialect::sqlite; }
+    void exec(std::string_view sql) override { db_.exec(sql); }
+    std::unique_ptr<cursor> query(std::string_view sql, std::initializer_list<arg> args) override {
+        return query_span(sql, args.begin(), args.size());
+    }
+    std::unique_ptr<cursor> query(std::string_view sql, const std::vector<arg>& args) override {
+        return query_span(sql, args.data(), args.size());
+    }
+    std::int64_t run(std::string_view sql, std::initializer_list<arg> args) override {
+        return run_span(sql, args.begin(), args.size());
+    }
+    std::int64_t run(std::string_view sql, const std::vector<arg>& args) override {
+        return run_span(sql, args.data(), args.size());
+    }
+    void begin(commit_durability d) override {
+        // In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL leaves that to the
+        // checkpoint. Only commits that must outlive a power cut pay for the fsync.
+        full_ = d == commit_durability::full;
+        if (full_) db_.exec("PRAGMA synchronous = FULL");
+        try {
+            db_.exec("BEGIN IMMEDIATE"); // may time out on another writer's lock
+        } catch (const sqlite::error&) {
+            normal_again();
+            throw;
+        }
+    }
+    void commit() override {
+        db_.exec("COMMIT");
+        normal_again();
+    }
+    void rollback() override {
+        sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        normal_again();
+    }
+    std::string describe() const override { return db_.path().string(); }
+    sqlite::database* sqlite_handle() override { return &db_; }
+
+private:
+    std::unique_ptr<cursor> query_span(std::string_view sql, const arg* first, std::size_t n) {
+        auto s = db_.prepare(sql);
+        bind_all(s, first, n);
+        return std::make_unique<sqlite_cursor>(std::move(s));
+    }
+    std::int64_t run_span(std::string_view sql, const arg* first, std::size_t n) {
+        auto s = db_.prepare(sql);
+        bind_all(s, first, n);
+        s.run();
+        return db_.changes();
+    }
+    void normal_again() {
+        if (!full_) return;
+        full_ = false;
+        sqlite3_exec(db_.handle(), "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+    }
+
+    sqlite::database db_;
+    bool full_ = false;
+};
+
+// ---- PostgreSQL -----------------------------------------------------------------------------
+
+class pg_cursor final : public cursor {
+public:
+    explicit pg_cursor(pg::result r) : r_(std::move(r)) {}
+    bool step() override { return ++row_ < r_.rows(); }
+    bool is_null(int c) const override { return r_.is_null(row_, c); }
+    std::int64_t column_int(int c) const override {
+        if (r_.is_null(row_, c)) return 0;
+        const auto text = r_.text(row_, c);
+        if (text == "t" || text == "f") return text == "t" ? 1 : 0; // a boolean expression
+        return r_.integer(row_, c);
+    }
+    double column_double(int c) const override {
+        return r_.is_null(row_, c) ? 0.0 : std::stod(r_.text(row_, c));
+    }
+    std::string column_text(int c) const override {
+        return r_.is_null(row_, c) ? std::string() : r_.text(row_, c);
+    }
+
+private:
+    pg::result r_;
+    int row_ = -1;
+};
+
+std::vector<pg::parameter> as_text(const arg* first, std::size_t n) {
+    std::vector<pg::parameter> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::visit(
+            [&](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::monostate>)
+                    out.push_back(std::nullopt);
+                else if constexpr (std::is_same_v<T, std::string>)
+                    out.push_back(v);
+                else
+                    out.push_back(std::to_string(v));
+            },
+            first[i].value());
+    }
+    return out;
+}
+
+class pg_connection final : public connection {
+public:
+    pg_connection(const std::string& uri, const std::optional<std::string>& password)
+        : db_(uri, password) {}
+    dialect kind() const override { return dialect::postgresql; }
+    void exec(std::string_view sql) override { db_.exec(sql); }
+    std::unique_ptr<cursor> query(std::string_view sql, std::initializer_list<arg> args) override {
+        return std::make_unique<pg_cursor>(
+            db_.query(to_dollar_placeholders(sql), as_text(args.begin(), args.size())));
+    }
+    std::unique_ptr<cursor> query(std::string_view sql, const std::vector<arg>& args) override {
+        return std::make_unique<pg_cursor>(
+            db_.query(to_dollar_placeholders(sql), as_text(args.data(), args.size())));
+    }
+    std::int64_t run(std::string_view sql, std::initializer_list<arg> args) override {
+        return db_.query(to_dollar_placeholders(sql), as_text(args.begin(), args.size()))
+            .affected();
+    }
+    std::int64_t run(std::string_view sql, const std::vector<arg>& args) override {
+        return db_.query(to_dollar_placeholders(sql), as_text(args.data(), args.size())).affected();
+    }
+    void begin(commit_durability d) override {
+        db_.exec("BEGIN");
+        // A commit waits for the server's WAL flush only where it must outlive a power cut.
+        if (d == commit_durability::normal) db_.exec("SET LOCAL synchronous_commit = off");
+    }
+    void commit() override { db_.exec("COMMIT"); }
+    void rollback() override {
+        if (db_.ok()) db_.exec("ROLLBACK");
+    }
+    std::string describe() const override { return db_.describe(); }
+    pg::connection* pg_handle() override { return &db_; }
+
+private:
+    pg::connection db_;
+};
+
+} // namespace
+
+std::unique_ptr<connection> open(const std::string& database,
+                                 const std::optional<std::string>& password, bool create) {
+    if (is_postgresql_uri(database)) return std::make_unique<pg_connection>(database, password);
+    auto c = std::make_unique<sqlite_connection>(database, create);
+    store::configure_connection(*c->sqlite_handle());
+    return c;
+}
+
+std::pair<int, int> migrate(connection& c) {
+    const auto r =
+        c.sqlite_handle() ? store::migrate(*c.sqlite_handle()) : store::migrate(*c.pg_handle());
+    return {r.from_version, r.to_version};
+}
+
+int schema_version(connection& c) {
+    return c.sqlite_handle() ? store::schema_version(*c.sqlite_handle())
+                             : store::schema_version(*c.pg_handle());
+}
+
+} // namespace certq::sql

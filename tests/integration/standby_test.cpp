@@ -1,0 +1,246 @@
+// certqd on PostgreSQL with a standby: the real binaries, a real PostgreSQL server started by the
+// test, the simulated Azion API. One daemon holds the leader lock and works the queue; the other
+// is ready and healthy, calling nobody, and takes over when the leader is killed or cut from the
+// database, reconciling what the leader left behind. A user's INSERT through psql is picked up
+// at once (LISTEN/NOTIFY).
+
+#include "pg_fixture.hpp"
+#include "store/migrations.hpp"
+#include "store/postgres.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <map>
+#include <set>
+
+namespace certq::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+class Standby : public postgres_fixture {
+protected:
+    void SetUp() override {
+        postgres_fixture::SetUp();
+        if (IsSkipped()) return;
+        db_ = std::make_unique<pg::connection>(uri_);
+        store::migrate(*db_);
+    }
+
+    // Nothing requested twice: one live certificate per hostname at Azion, `rows` of them.
+    static void expect_one_certificate_per_hostname(environment& env, std::size_t rows) {
+        std::map<std::string, int> per_name;
+        for (const auto& c : env.sim().certificates())
+            if (!c.deleted) ++per_name[c.common_name];
+        EXPECT_EQ(per_name.size(), rows);
+        for (const auto& [name, n] : per_name) EXPECT_EQ(n, 1) << name;
+    }
+
+    std::int64_t count(const std::string& sql) { return db_->query(sql).integer(0, 0); }
+
+    // Every row's transitions form one chain from its insert to its state.
+    std::string broken_chains() {
+        auto r =
+            db_->query("SELECT t.domain_id, t.from_state, t.to_state, d.state FROM transitions t "
+                       "JOIN domains d ON d.id = t.domain_id ORDER BY t.domain_id, t.id");
+        std::int64_t row = -1;
+        std::string last, state;
+        for (int i = 0; i < r.rows(); ++i) {
+            const auto id = r.integer(i, 0);
+            if (id != row) {
+                if (row >= 0 && last != state)
+                    return "row " + std::to_string(row) + " ends " + last + ", is " + state;
+                if (!r.is_null(i, 1))
+                    return "row " + std::to_string(id) + " starts with a from_state";
+                row = id;
+            } else if (r.text(i, 1) != last) {
+                return "row " + std::to_string(id) + ": " + last + " then " + r.text(i, 1) +
+                       " -> " + r.text(i, 2);
+            }
+            last = r.text(i, 2);
+            state = r.text(i, 3);
+        }
+        return row >= 0 && last != state
+                   ? "row " + std::to_string(row) + " ends " + last + ", is " + state
+                   : "";
+    }
+
+    daemon_settings settings() const {
+        daemon_settings s;
+        s.database = uri_;
+        s.http_listen = "127.0.0.1:0";
+        s.requests_per_second = 40;
+        s.burst = 1;
+        s.poll_first = "500ms";
+        s.poll_max = "1s";
+        return s;
+    }
+
+    std::unique_ptr<pg::connection> db_;
+};
+
+TEST_F(Standby,
+       OneDaemonWorksTheQueueTheOtherWaitsCallingNobodyAndTakesOverWithinTenSecondsOfAKill) {
+    sim::sim_options o;
+    o.issue_delay = 1s;
+    environment env(o, settings());
+    db_->exec("INSERT INTO domains (hostname) SELECT 'shop' || i || '.customer' || i || '.com' "
+              "FROM generate_series(1, 300) i");
+    notify_socket notify_a(env.dir() / "a.sock"), notify_b(env.dir() / "b.sock");
+    auto a = env.start_daemon({}, {{"NOTIFY_SOCKET", notify_a.path().string()}});
+    ASSERT_TRUE(wait_for([&] { return notify_a.saw("leading"); }, 30s)) << a->output();
+    auto b = env.start_daemon({}, {{"NOTIFY_SOCKET", notify_b.path().string()}});
+    ASSERT_TRUE(wait_for([&] { return notify_b.saw("READY=1"); }, 30s)) << b->output();
+    EXPECT_TRUE(wait_for([&] { return notify_b.saw("standby"); }, 10s));
+    const auto port_a = logged_http_port(*a), port_b = logged_http_port(*b);
+    EXPECT_EQ(metric_value(port_a, "certq_leader"), 1);
+    EXPECT_EQ(metric_value(port_b, "certq_leader"), 0);
+    EXPECT_EQ(http_get(port_b, "/healthz").first, 200u) << "a standby is healthy";
+
+    ASSERT_TRUE(wait_for(
+        [&] { return count("SELECT count(*) FROM domains WHERE state = 'active'") >= 60; }, 60s))
+        << a->output();
+    EXPECT_EQ(b->output().find(" -> "), std::string::npos) << "the standby changed no row:\n"
+                                                           << b->output();
+    a->signal(SIGKILL);
+    const auto killed = steady::now();
+    a->wait(10s);
+    ASSERT_TRUE(wait_for([&] { return notify_b.saw("leading"); }, 15s)) << b->output();
+    ASSERT_TRUE(wait_for(
+        [&] { return count("SELECT count(*) FROM domains WHERE state = 'active'") == 300; }, 90s))
+        << b->output();
+
+    const auto requests = env.sim().requests();
+    std::optional<steady::time_point> first_after;
+    for (const auto& r : requests)
+        if (r.at > killed && (!first_after || r.at < *first_after)) first_after = r.at;
+    ASSERT_TRUE(first_after);
+    const auto takeover = std::chrono::duration<double>(*first_after - killed).count();
+    EXPECT_LE(takeover, 10.0) << "the standby's first API call came " << takeover
+                              << " s after the kill";
+    RecordProperty("takeover_seconds", std::to_string(takeover));
+    std::printf("takeover after kill -9: %.2f s\n", takeover);
+
+    expect_one_certificate_per_hostname(env, 300);
+    EXPECT_EQ(broken_chains(), "");
+    // The rate is the cluster's: never above rate + burst in any second, both daemons together.
+    std::vector<steady::time_point> at;
+    for (const auto& r : requests)
+        at.push_back(r.at);
+    std::sort(at.begin(), at.end());
+    int most = 0;
+    for (std::size_t first = 0, last = 0; last < at.size(); ++last) {
+        while (at[last] - at[first] >= 1s)
+            ++first;
+        most = std::max(most, static_cast<int>(last - first + 1));
+    }
+    EXPECT_LE(most, 41);
+    b->signal(SIGTERM);
+    EXPECT_EQ(b->wait(30s), 0);
+}
+
+TEST_F(Standby, ALeaderCutFromTheDatabaseStopsAtOnceAndTheStandbyFinishesTheQueue) {
+    sim::sim_options o;
+    o.issue_delay = 1s;
+    environment env(o, settings());
+    db_->exec("INSERT INTO domains (hostname) SELECT 'cut' || i || '.customer' || i || '.com' "
+              "FROM generate_series(1, 200) i");
+    notify_socket notify_a(env.dir() / "a.sock"), notify_b(env.dir() / "b.sock");
+    auto a = env.start_daemon({}, {{"NOTIFY_SOCKET", notify_a.path().string()}});
+    ASSERT_TRUE(wait_for([&] { return notify_a.saw("leading"); }, 30s)) << a->output();
+    auto b = env.start_daemon({}, {{"NOTIFY_SOCKET", notify_b.path().string()}});
+    ASSERT_TRUE(wait_for([&] { return notify_b.saw("standby"); }, 30s)) << b->output();
+    ASSERT_TRUE(wait_for(
+        [&] { return count("SELECT count(*) FROM domains WHERE state = 'active'") >= 40; }, 60s));
+
+    // The session holding the leader lock ('certq' = 0x63 << 32 | 0x65727471).
+    const auto leader =
+        count("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 99 "
+              "AND objid = 1701999729 AND objsubid = 1");
+    db_->query("SELECT pg_terminate_backend($1)", {pg::param(leader)});
+    const auto cut = steady::now();
+    const auto status = a->wait(5s);
+    ASSERT_TRUE(status) << "the leader must stop when cut from its database:\n" << a->output();
+    const auto stopped = std::chrono::duration<double>(steady::now() - cut).count();
+    EXPECT_NE(*status, 0);
+    EXPECT_LE(stopped, 1.5) << "stopped " << stopped << " s after losing the database";
+    EXPECT_NE(a->output().find("lost the database connection"), std::string::npos) << a->output();
+    std::printf("leader stopped %.2f s after pg_terminate_backend\n", stopped);
+
+    ASSERT_TRUE(wait_for([&] { return notify_b.saw("leading"); }, 15s)) << b->output();
+    ASSERT_TRUE(wait_for(
+        [&] { return count("SELECT count(*) FROM domains WHERE state = 'active'") == 200; }, 90s))
+        << b->output();
+    expect_one_certificate_per_hostname(env, 200);
+    EXPECT_EQ(broken_chains(), "");
+    b->signal(SIGTERM);
+    b->wait(30s);
+}
+
+TEST_F(Standby, AUsersInsertThroughPsqlIsPickedUpInWellUnderASecond) {
+    environment env({}, settings());
+    notify_socket notify(env.dir() / "n.sock");
+    auto daemon = env.start_daemon({}, {{"NOTIFY_SOCKET", notify.path().string()}});
+    ASSERT_TRUE(wait_for([&] { return notify.saw("leading"); }, 30s)) << daemon->output();
+    std::vector<double> latency_ms;
+    for (int i = 0; i < 20; ++i) {
+        const auto host = "psql" + std::to_string(i) + ".customer" + std::to_string(i) + ".com";
+        process psql({"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", uri_, "-c",
+                      "INSERT INTO domains (hostname) VALUES ('" + host + "')"},
+                     {}, env.dir() / ("psql" + std::to_string(i) + ".log"));
+        ASSERT_EQ(psql.wait(30s), 0) << psql.output();
+        ASSERT_TRUE(wait_for(
+            [&] {
+                return count("SELECT count(*) FROM transitions t JOIN domains d ON d.id = "
+                             "t.domain_id WHERE d.hostname = '" +
+                             host + "' AND t.from_state IS NOT NULL") > 0;
+            },
+            10s));
+    }
+    auto r = db_->query("SELECT extract(epoch FROM CAST(min(c.at) AS timestamptz) - CAST(i.at AS "
+                        "timestamptz)) * 1000 "
+                        "FROM transitions i JOIN transitions c ON c.domain_id = i.domain_id AND "
+                        "c.from_state IS NOT NULL "
+                        "WHERE i.from_state IS NULL GROUP BY i.domain_id, i.at");
+    for (int i = 0; i < r.rows(); ++i)
+        latency_ms.push_back(std::stod(r.text(i, 0)));
+    ASSERT_EQ(latency_ms.size(), 20u);
+    std::sort(latency_ms.begin(), latency_ms.end());
+    std::printf("INSERT -> first change on PostgreSQL: median %.0f ms, max %.0f ms\n",
+                latency_ms[10], latency_ms.back());
+    // A correctness bound, not a benchmark: the wake-up is LISTEN/NOTIFY, not the 10-s safety scan.
+    EXPECT_LT(latency_ms.back(), 2000) << "a row waited for the safety scan";
+    daemon->signal(SIGTERM);
+    daemon->wait(30s);
+}
+
+TEST_F(Standby, EveryCertqVerbWorksOnPostgresql) {
+    environment env({}, settings());
+    int rc = -1;
+    EXPECT_NE(run_certq(env, {"migrate"}, "", &rc).find("up to date"), std::string::npos);
+    EXPECT_EQ(rc, 0);
+    auto out = run_certq(env, {"enqueue", "-"}, "Shop.Example.com www.shop.example.com\nother.example.com\n", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("enqueued 2 row(s)"), std::string::npos) << out;
+    out = run_certq(env, {"enqueue", "shop.example.com"}, "", &rc);
+    EXPECT_NE(out.find("skipped 1 already in the table"), std::string::npos) << "hostnames compare without case: " << out;
+    out = run_certq(env, {"status", "--json"}, "", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("\"queued\":2"), std::string::npos) << out;
+    out = run_certq(env, {"list", "--state", "queued"}, "", &rc);
+    EXPECT_NE(out.find("other.example.com"), std::string::npos) << out;
+    out = run_certq(env, {"show", "shop.example.com.", "--json"}, "", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("www.shop.example.com"), std::string::npos) << out;
+    db_->exec("UPDATE domains SET state = 'failed', detail = 'test' WHERE hostname = 'other.example.com'");
+    out = run_certq(env, {"retry"}, "", &rc);
+    EXPECT_NE(out.find("re-queued 1 row(s)"), std::string::npos) << out;
+    out = run_certq(env, {"remove", "other.example.com"}, "", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_EQ(count("SELECT count(*) FROM domains WHERE wanted = 'absent'"), 1);
+}
+
+} // namespace
+} // namespace certq::testing
