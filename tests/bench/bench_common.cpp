@@ -89,17 +89,7 @@ double percentile(std::vector<double> samples, double q) {
 }
 
 int busiest_second(const std::vector<sim::recorded_request>& requests) {
-    std::vector<std::chrono::steady_clock::time_point> at;
-    for (const auto& r : requests)
-        at.push_back(r.at);
-    std::sort(at.begin(), at.end());
-    int most = 0;
-    for (std::size_t first = 0, last = 0; last < at.size(); ++last) {
-        while (at[last] - at[first] >= std::chrono::seconds{1})
-            ++first;
-        most = std::max(most, static_cast<int>(last - first + 1));
-    }
-    return most;
+    return testing::most_requests_in_one_second(requests);
 }
 
 std::map<std::string, int> calls_by_operation(const std::vector<sim::recorded_request>& requests) {

@@ -87,7 +87,7 @@ TEST(DnsPipeline, OnlyRowsWhoseNamesAllPointReachAzionAndFixedRowsGoThrough) {
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
     EXPECT_EQ(posted_names(env.sim()),
               (std::set<std::string>{"www.good.example.com", "example.org", "shop.caa-ok.net", "later.example.com"}));
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 }
 
 TEST(DnsPipeline, NotPointingCaaAndNeverConclusiveAllGiveUpEachSayingWhyAndRequeueChecksAtOnce) {
@@ -123,7 +123,7 @@ TEST(DnsPipeline, NotPointingCaaAndNeverConclusiveAllGiveUpEachSayingWhyAndReque
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
     EXPECT_TRUE(posted_names(env.sim()).empty());
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 }
 
 TEST(DnsPipeline, WhenCertqsOwnResolversAnswerNothingNoRowIsFailedOrChargedAndWorkResumes) {
@@ -159,7 +159,7 @@ TEST(DnsPipeline, WhenCertqsOwnResolversAnswerNothingNoRowIsFailedOrChargedAndWo
     EXPECT_NE(daemon->output().find("DNS resolvers answer again"), std::string::npos);
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "harness.hpp"
 
+#include "pg_server.hpp"
 #include "store/domain_store.hpp"
 #include "test_pki.hpp"
 
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -226,22 +228,26 @@ std::string process::output() const {
     return text.str();
 }
 
-environment::environment(sim::sim_options options, daemon_settings settings)
-    : sim_(std::move(options)) {
+std::string engine_name(engine e) { return e == engine::sqlite ? "SQLite" : "PostgreSQL"; }
+
+environment::environment(sim::sim_options options, daemon_settings settings, engine e)
+    : sim_(std::move(options)), engine_(e) {
     sim_.start();
     sim::write_file(dir_ / "ca.pem", sim_.ca_pem());
     database_ = dir_ / "certq.db";
     config_ = dir_ / "certqd.yaml";
+    if (e == engine::postgresql && settings.database.empty()) settings.database = shared_pg_server().fresh_database();
+    database_uri_ = settings.database.empty() ? database_.string() : settings.database;
     write_config(settings);
     // Create the schema the way certqd does, so tests can insert before the daemon starts.
-    store::domain_store create(database_);
+    store::domain_store create(database_uri_);
 }
 
 environment::~environment() { sim_.stop(); }
 
 void environment::write_config(const daemon_settings& s) {
     std::ofstream out(config_, std::ios::trunc);
-    out << "database: " << (s.database.empty() ? database_.string() : s.database) << "\n"
+    out << "database: " << database_uri_ << "\n"
         << "azion:\n"
         << "  base_url: " << sim_.base_url() << "\n"
         << "  ca_file: " << (dir_ / "ca.pem").string() << "\n"
@@ -329,61 +335,57 @@ std::pair<unsigned, std::string> http_get(unsigned short port, const std::string
     return {status, body == std::string::npos ? std::string() : response.substr(body + 4)};
 }
 
+sql::connection& environment::sql() {
+    if (!sql_) sql_ = sql::open(database_uri_);
+    return *sql_;
+}
+
 sqlite::database& environment::db() {
-    if (!db_) {
-        db_ = std::make_unique<sqlite::database>(database_);
-        store::configure_connection(*db_);
-    }
-    return *db_;
+    if (auto* handle = sql().sqlite_handle()) return *handle;
+    throw std::logic_error("environment::db() is for SQLite; this test runs on " + engine_name(engine_));
 }
 
 void environment::insert_hostnames(int count, const std::function<std::string(int)>& name_of) {
-    sqlite::transaction tx(db());
-    auto insert = db().prepare("INSERT INTO domains (hostname) VALUES (?1)");
-    for (int i = 0; i < count; ++i) {
-        insert.bind(1, name_of(i));
-        insert.run();
-    }
+    sql::transaction tx(sql());
+    for (int i = 0; i < count; ++i) sql().run("INSERT INTO domains (hostname) VALUES (?1)", {name_of(i)});
     tx.commit();
 }
 
 std::string environment::state_of(const std::string& hostname) {
-    auto stmt = db().prepare("SELECT state FROM domains WHERE hostname = ?1");
-    stmt.bind(1, hostname);
-    return stmt.step() ? stmt.column_text(0) : std::string("(no row)");
+    auto stmt = sql().query("SELECT state FROM domains WHERE hostname = ?1", {hostname});
+    return stmt->step() ? stmt->column_text(0) : std::string("(no row)");
 }
 
 std::string environment::detail_of(const std::string& hostname) {
-    auto stmt = db().prepare("SELECT coalesce(detail, '') FROM domains WHERE hostname = ?1");
-    stmt.bind(1, hostname);
-    return stmt.step() ? stmt.column_text(0) : std::string("(no row)");
+    auto stmt = sql().query("SELECT coalesce(detail, '') FROM domains WHERE hostname = ?1", {hostname});
+    return stmt->step() ? stmt->column_text(0) : std::string("(no row)");
 }
 
 std::map<std::string, std::int64_t> environment::counts_by_state() {
     std::map<std::string, std::int64_t> out;
-    auto stmt = db().prepare("SELECT state, count(*) FROM domains GROUP BY state");
-    while (stmt.step()) out[stmt.column_text(0)] = stmt.column_int(1);
+    auto stmt = sql().query("SELECT state, count(*) FROM domains GROUP BY state");
+    while (stmt->step()) out[stmt->column_text(0)] = stmt->column_int(1);
     return out;
 }
 
-std::int64_t environment::count(const std::string& sql) {
-    auto stmt = db().prepare(sql);
-    return stmt.step() ? stmt.column_int(0) : -1;
+std::int64_t environment::count(const std::string& text) {
+    auto stmt = sql().query(text);
+    return stmt->step() ? stmt->column_int(0) : -1;
 }
 
-std::string check_transitions(sqlite::database& db) {
+std::string check_transitions(sql::connection& db) {
     std::map<std::int64_t, std::string> state_of_row;
     {
-        auto rows = db.prepare("SELECT id, state FROM domains");
-        while (rows.step()) state_of_row[rows.column_int(0)] = rows.column_text(1);
+        auto rows = db.query("SELECT id, state FROM domains");
+        while (rows->step()) state_of_row[rows->column_int(0)] = rows->column_text(1);
     }
     std::map<std::int64_t, std::optional<std::string>> last;
-    auto t = db.prepare("SELECT id, domain_id, from_state, to_state FROM transitions ORDER BY id");
-    while (t.step()) {
-        const auto id = t.column_int(0);
-        const auto row = t.column_int(1);
-        const auto from = t.column_optional_text(2);
-        const auto to = t.column_text(3);
+    auto t = db.query("SELECT id, domain_id, from_state, to_state FROM transitions ORDER BY id");
+    while (t->step()) {
+        const auto id = t->column_int(0);
+        const auto row = t->column_int(1);
+        const auto from = t->column_optional_text(2);
+        const auto to = t->column_text(3);
         auto it = last.find(row);
         if (it == last.end()) {
             if (from) return "row " + std::to_string(row) + ": first transition " + std::to_string(id) + " starts from " + *from;
@@ -401,6 +403,18 @@ std::string check_transitions(sqlite::database& db) {
                    it->second.value_or("NULL");
     }
     return "";
+}
+
+int most_requests_in_one_second(const std::vector<sim::recorded_request>& requests) {
+    std::vector<std::chrono::steady_clock::time_point> at;
+    for (const auto& r : requests) at.push_back(r.at);
+    std::sort(at.begin(), at.end());
+    int most = 0;
+    for (std::size_t first = 0, last = 0; last < at.size(); ++last) {
+        while (at[last] - at[first] >= std::chrono::seconds{1}) ++first;
+        most = std::max(most, static_cast<int>(last - first + 1));
+    }
+    return most;
 }
 
 } // namespace certq::testing

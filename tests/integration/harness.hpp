@@ -4,6 +4,7 @@
 
 #include "azion_sim.hpp"
 #include "config/config.hpp"
+#include "store/sql.hpp"
 #include "store/sqlite.hpp"
 
 #include <chrono>
@@ -115,16 +116,23 @@ struct daemon_settings {
     std::string poll_give_up_after = "1h";
     std::string timeout = "10s";
     std::string dns_yaml = "dns: { check: false }\n";
-    std::string http_listen;          // "" turns /metrics off
+    std::string http_listen; // "" turns /metrics off
     std::string log_yaml = "log: { level: info }\n";
     std::string extra_yaml; // appended verbatim
     std::string database;   // "": the environment's SQLite file; or a PostgreSQL URI
 };
 
-/// A simulator, a database file and a config for certqd, in one scratch directory.
+/// Which database certqd works on in a test.
+enum class engine { sqlite, postgresql };
+/// "SQLite" / "PostgreSQL", for parameterised tests' names.
+std::string engine_name(engine e);
+
+/// A simulator, a database (a SQLite file in the scratch directory, or a fresh database on the
+/// test program's PostgreSQL server) and a config for certqd.
 class environment {
 public:
-    explicit environment(sim::sim_options options = {}, daemon_settings settings = {});
+    explicit environment(sim::sim_options options = {}, daemon_settings settings = {},
+                         engine e = engine::sqlite);
     ~environment();
 
     sim::azion_simulator& sim() { return sim_; }
@@ -141,7 +149,12 @@ public:
 
     /// A connection to the database, as a user's tool would open one. The schema is created
     /// by opening the store once (certqd does the same at start).
+    sql::connection& sql();
+    /// The SQLite connection (tests of SQLite itself: PRAGMAs, the sqlite3 tool's locks).
     sqlite::database& db();
+    engine kind() const { return engine_; }
+    /// The SQLite file's path or the PostgreSQL URI, as the config names it.
+    const std::string& database() const { return database_uri_; }
 
     /// Inserts `count` rows, hostname name_of(i), in one transaction, as a bulk load would.
     void insert_hostnames(int count, const std::function<std::string(int)>& name_of);
@@ -150,21 +163,24 @@ public:
     /// The row's detail ("" when NULL; "(no row)" when there is no such row).
     std::string detail_of(const std::string& hostname);
     std::map<std::string, std::int64_t> counts_by_state();
-    std::int64_t count(const std::string& sql);
+    std::int64_t count(const std::string& text);
 
 private:
     scratch_dir dir_;
     sim::azion_simulator sim_;
     std::filesystem::path config_;
     std::filesystem::path database_;
-    std::unique_ptr<sqlite::database> db_;
+    engine engine_ = engine::sqlite;
+    std::string database_uri_;
+    std::unique_ptr<sql::connection> sql_;
     int daemon_runs_ = 0;
 };
 
 /// Runs the real `certq --config <env's config> args...` with `input` on stdin; returns what it
 /// printed (stdout and stderr) and sets `exit_code`. `vars` are extra environment variables.
-std::string run_certq(environment& env, const std::vector<std::string>& args, const std::string& input = "",
-                      int* exit_code = nullptr, const std::map<std::string, std::string>& vars = {});
+std::string run_certq(environment& env, const std::vector<std::string>& args,
+                      const std::string& input = "", int* exit_code = nullptr,
+                      const std::map<std::string, std::string>& vars = {});
 
 /// A plain HTTP GET to 127.0.0.1:port; returns (status, body), or status 0 when it failed.
 std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target);
@@ -177,9 +193,15 @@ unsigned short logged_http_port(const process& daemon);
 /// -1 when absent.
 double metric_value(unsigned short port, const std::string& series);
 
+/// The most requests the simulator received within any one second.
+int most_requests_in_one_second(const std::vector<sim::recorded_request>& requests);
+
 /// Checks the transitions table: every row's chain starts with from_state NULL, each
 /// from_state equals the previous to_state, and the last to_state is the row's state.
 /// Returns a description of the first breach, or "" when all chains are whole.
-std::string check_transitions(sqlite::database& db);
+std::string check_transitions(sql::connection& db);
+inline std::string check_transitions(environment& env) {
+    return check_transitions(env.sql());
+}
 
 } // namespace certq::testing

@@ -162,7 +162,7 @@ TEST(Lifecycle, InsertServedRenewedMovedBackReplacedRemovedEveryStepRecorded) {
               (std::vector<std::string>{"queued", "requesting", "pending", "attaching", "active",
                                         "moved", "active", "queued", "requesting", "pending",
                                         "attaching", "active", "removing", "removed"}));
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
 }

@@ -173,7 +173,7 @@ TEST(Operations, OperatorCliWorksWhileCertqdRuns) {
     ASSERT_TRUE(wait_for([&] { return env.count("SELECT count(*) FROM domains WHERE state = 'active'") == 2002; }, 60s));
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0);
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // simulated Azion API over TLS. Every assertion is about what a user or Azion would see.
 
 #include "harness.hpp"
+#include "pg_server.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -16,18 +17,25 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-void insert_hosts(sqlite::database& db, int first, int count, const std::string& domain) {
-    sqlite::transaction tx(db);
-    auto stmt = db.prepare("INSERT INTO domains (hostname, alternative_names) VALUES (?1, ?2)");
+void insert_hosts(sql::connection& db, int first, int count, const std::string& domain) {
+    sql::transaction tx(db);
     for (int i = first; i < first + count; ++i) {
         const auto host = "shop" + std::to_string(i) + "." + domain;
-        stmt.bind(1, host);
         // Every third row also asks for its www name.
-        stmt.bind(2, i % 3 == 0 ? "[\"www." + host + "\"]" : std::string("[]"));
-        stmt.run();
+        db.run("INSERT INTO domains (hostname, alternative_names) VALUES (?1, ?2)",
+               {host, i % 3 == 0 ? "[\"www." + host + "\"]" : std::string("[]")});
     }
     tx.commit();
 }
+
+// Every test of the pipeline runs on both engines (a SQLite file; a PostgreSQL database).
+class Pipeline : public ::testing::TestWithParam<engine> {
+protected:
+    void SetUp() override {
+        if (GetParam() == engine::postgresql && !pg_server::available())
+            GTEST_SKIP() << "PostgreSQL is not installed; scripts/setup installs it";
+    }
+};
 
 std::vector<json::object> posted_bodies(const sim::azion_simulator& sim) {
     std::vector<json::object> out;
@@ -39,7 +47,7 @@ std::vector<json::object> posted_bodies(const sim::azion_simulator& sim) {
     return out;
 }
 
-TEST(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
+TEST_P(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
     daemon_settings settings;
     settings.requests_per_second = 50;
     settings.burst = 5;
@@ -47,8 +55,8 @@ TEST(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
     settings.extra_yaml = "letsencrypt: { per_registered_domain: 100000 }\n";
     sim::sim_options options;
     options.issue_delay = 1500ms;
-    environment env(options, settings);
-    insert_hosts(env.db(), 0, 1000, "example.com");
+    environment env(options, settings, GetParam());
+    insert_hosts(env.sql(), 0, 1000, "example.com");
 
     auto daemon = env.start_daemon({"--exit-when-done"});
     const auto status = daemon->wait(180s);
@@ -58,7 +66,7 @@ TEST(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
     EXPECT_EQ(env.counts_by_state(), (std::map<std::string, std::int64_t>{{"active", 1000}}));
     EXPECT_EQ(env.count("SELECT count(*) FROM domains WHERE certificate_id IS NULL"), 0);
     EXPECT_EQ(env.count("SELECT count(DISTINCT certificate_id) FROM domains"), 1000);
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
     // queued -> requesting -> pending -> active, plus the insert: four transitions per row.
     EXPECT_EQ(env.count("SELECT count(*) FROM transitions"), 4000);
 
@@ -73,12 +81,11 @@ TEST(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
     for (const auto& [name, n] : posts_per_name) EXPECT_EQ(n, 1) << name;
     EXPECT_EQ(env.sim().certificates().size(), 1000u);
     {
-        auto stmt = env.db().prepare(
-            "SELECT hostname, alternative_names, request_name FROM domains WHERE id % 97 = 0");
+        auto stmt = env.sql().query("SELECT hostname, alternative_names, request_name FROM domains WHERE id % 97 = 0");
         std::map<std::string, std::string> name_of_cn;
         for (const auto& c : env.sim().certificates()) name_of_cn[c.common_name] = c.name;
-        while (stmt.step()) {
-            EXPECT_EQ(name_of_cn[stmt.column_text(0)], stmt.column_text(2));
+        while (stmt->step()) {
+            EXPECT_EQ(name_of_cn[stmt->column_text(0)], stmt->column_text(2));
         }
     }
 
@@ -92,9 +99,9 @@ TEST(Pipeline, ThousandRowsBecomeActiveWithOnePostEachWithinTheRate) {
     for (const auto& r : env.sim().requests()) EXPECT_NE(r.status, 429u) << r.target;
 }
 
-TEST(Pipeline, AlternativeNamesAreSentWithTheCommonName) {
-    environment env;
-    env.db().exec("INSERT INTO domains (hostname, alternative_names) VALUES "
+TEST_P(Pipeline, AlternativeNamesAreSentWithTheCommonName) {
+    environment env({}, {}, GetParam());
+    env.sql().exec("INSERT INTO domains (hostname, alternative_names) VALUES "
                   "('Example.ORG.', '[\"www.example.org\", \"WWW.example.org\", \"example.org\"]')");
     auto daemon = env.start_daemon({"--exit-when-done"});
     ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
@@ -105,38 +112,35 @@ TEST(Pipeline, AlternativeNamesAreSentWithTheCommonName) {
     EXPECT_EQ(env.state_of("example.org."), "active");
 }
 
-TEST(Pipeline, NameThatAzionFailsEndsFailedWithAzionsWords) {
+TEST_P(Pipeline, NameThatAzionFailsEndsFailedWithAzionsWords) {
     sim::sim_options options;
     options.issue_delay = 300ms;
     options.failing_names = {"www.broken.example.net"};
-    environment env(options);
-    env.db().exec("INSERT INTO domains (hostname) VALUES ('fine.example.net');"
+    environment env(options, {}, GetParam());
+    env.sql().exec("INSERT INTO domains (hostname) VALUES ('fine.example.net');"
                   "INSERT INTO domains (hostname, alternative_names) VALUES "
                   "('broken.example.net', '[\"www.broken.example.net\"]')");
     auto daemon = env.start_daemon({"--exit-when-done"});
     ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
     EXPECT_EQ(env.state_of("fine.example.net"), "active");
     EXPECT_EQ(env.state_of("broken.example.net"), "failed");
-    auto stmt = env.db().prepare("SELECT detail FROM domains WHERE hostname = 'broken.example.net'");
-    ASSERT_TRUE(stmt.step());
-    EXPECT_NE(stmt.column_text(0).find(sim::failure_text("www.broken.example.net")), std::string::npos)
-        << stmt.column_text(0);
-    EXPECT_EQ(check_transitions(env.db()), "");
-    auto last = env.db().prepare(
-        "SELECT t.detail FROM transitions t JOIN domains d ON d.id = t.domain_id "
-        "WHERE d.hostname = 'broken.example.net' ORDER BY t.id DESC LIMIT 1");
-    ASSERT_TRUE(last.step());
-    EXPECT_NE(last.column_text(0).find("Please verify the following domains CNAME"), std::string::npos);
+    const auto detail = env.detail_of("broken.example.net");
+    EXPECT_NE(detail.find(sim::failure_text("www.broken.example.net")), std::string::npos) << detail;
+    EXPECT_EQ(check_transitions(env), "");
+    auto last = env.sql().query("SELECT t.detail FROM transitions t JOIN domains d ON d.id = t.domain_id "
+                                "WHERE d.hostname = 'broken.example.net' ORDER BY t.id DESC LIMIT 1");
+    ASSERT_TRUE(last->step());
+    EXPECT_NE(last->column_text(0).find("Please verify the following domains CNAME"), std::string::npos);
 }
 
-TEST(Pipeline, RowInsertedWhileRunningIsProcessedAndSigtermStopsCleanly) {
-    environment env;
-    env.db().exec("INSERT INTO domains (hostname) VALUES ('first.example.com')");
+TEST_P(Pipeline, RowInsertedWhileRunningIsProcessedAndSigtermStopsCleanly) {
+    environment env({}, {}, GetParam());
+    env.sql().exec("INSERT INTO domains (hostname) VALUES ('first.example.com')");
     auto daemon = env.start_daemon();
     ASSERT_TRUE(wait_for([&] { return env.state_of("first.example.com") == "active"; }, 60s))
         << daemon->output();
 
-    env.db().exec("INSERT INTO domains (hostname) VALUES ('later.example.com')");
+    env.sql().exec("INSERT INTO domains (hostname) VALUES ('later.example.com')");
     ASSERT_TRUE(wait_for([&] { return env.state_of("later.example.com") == "active"; }, 60s))
         << daemon->output();
     EXPECT_TRUE(daemon->running());
@@ -144,21 +148,21 @@ TEST(Pipeline, RowInsertedWhileRunningIsProcessedAndSigtermStopsCleanly) {
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
     EXPECT_NE(daemon->output().find("received SIGTERM"), std::string::npos);
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 }
 
-TEST(Pipeline, UserRequeueStartsANewRequestUnderANewName) {
+TEST_P(Pipeline, UserRequeueStartsANewRequestUnderANewName) {
     sim::sim_options options;
     options.issue_delay = 200ms;
     options.failing_names = {"flaky.example.com"};
-    environment env(options);
-    env.db().exec("INSERT INTO domains (hostname) VALUES ('flaky.example.com')");
+    environment env(options, {}, GetParam());
+    env.sql().exec("INSERT INTO domains (hostname) VALUES ('flaky.example.com')");
     {
         auto daemon = env.start_daemon({"--exit-when-done"});
         ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
     }
     ASSERT_EQ(env.state_of("flaky.example.com"), "failed");
-    env.db().exec("UPDATE domains SET state = 'queued' WHERE state = 'failed'");
+    env.sql().exec("UPDATE domains SET state = 'queued' WHERE state = 'failed'");
     {
         auto daemon = env.start_daemon({"--exit-when-done"});
         ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
@@ -166,31 +170,31 @@ TEST(Pipeline, UserRequeueStartsANewRequestUnderANewName) {
     const auto bodies = posted_bodies(env.sim());
     ASSERT_EQ(bodies.size(), 2u);
     EXPECT_NE(bodies[0].at("name"), bodies[1].at("name"));
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
     // insert, queued->requesting->pending->failed, user's failed->queued, and again to failed.
     EXPECT_EQ(env.count("SELECT count(*) FROM transitions"), 8);
 }
 
-TEST(Pipeline, RefusesADatabaseFromANewerCertq) {
-    environment env;
-    env.db().exec("PRAGMA user_version = 999");
+TEST_P(Pipeline, RefusesADatabaseFromANewerCertq) {
+    environment env({}, {}, GetParam());
+    env.sql().exec(GetParam() == engine::sqlite ? "PRAGMA user_version = 999" : "UPDATE certq_schema SET version = 999");
     auto daemon = env.start_daemon({"--exit-when-done"});
     EXPECT_EQ(daemon->wait(30s), 1);
     EXPECT_NE(daemon->output().find("written by a newer certq"), std::string::npos) << daemon->output();
 }
 
-TEST(Pipeline, BadConfigurationIsAUsageErrorNamingTheKey) {
+TEST_P(Pipeline, BadConfigurationIsAUsageErrorNamingTheKey) {
     daemon_settings settings;
     settings.extra_yaml = "letsencrypt: { windw: 7d }\n";
-    environment env({}, settings);
+    environment env({}, settings, GetParam());
     auto daemon = env.start_daemon({"--check-config"});
     EXPECT_EQ(daemon->wait(30s), 2);
     EXPECT_NE(daemon->output().find("letsencrypt.windw: unknown key"), std::string::npos)
         << daemon->output();
 }
 
-TEST(Pipeline, CheckConfigAcceptsAGoodFileAndNamesTheTokenSource) {
-    environment env;
+TEST_P(Pipeline, CheckConfigAcceptsAGoodFileAndNamesTheTokenSource) {
+    environment env({}, {}, GetParam());
     auto daemon = env.start_daemon({"--check-config"});
     EXPECT_EQ(daemon->wait(30s), 0);
     EXPECT_NE(daemon->output().find("configuration is valid"), std::string::npos);
@@ -204,18 +208,18 @@ TEST(Pipeline, CheckConfigAcceptsAGoodFileAndNamesTheTokenSource) {
 namespace certq::testing {
 namespace {
 
-TEST(Pipeline, OffboardingDeletesTheCertificateAtAzionAndEndsRemoved) {
+TEST_P(Pipeline, OffboardingDeletesTheCertificateAtAzionAndEndsRemoved) {
     sim::sim_options options;
     options.issue_delay = 200ms;
-    environment env(options);
-    env.db().exec("INSERT INTO domains (hostname) VALUES ('old.example.com'), ('keep.example.com')");
+    environment env(options, {}, GetParam());
+    env.sql().exec("INSERT INTO domains (hostname) VALUES ('old.example.com'), ('keep.example.com')");
     {
         auto daemon = env.start_daemon({"--exit-when-done"});
         ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
     }
     ASSERT_EQ(env.state_of("old.example.com"), "active");
-    env.db().exec("UPDATE domains SET wanted = 'absent' WHERE hostname = 'old.example.com'");
-    env.db().exec("INSERT INTO domains (hostname, wanted) VALUES ('never.example.com', 'absent')");
+    env.sql().exec("UPDATE domains SET wanted = 'absent' WHERE hostname = 'old.example.com'");
+    env.sql().exec("INSERT INTO domains (hostname, wanted) VALUES ('never.example.com', 'absent')");
     auto daemon = env.start_daemon({"--exit-when-done"});
     ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
     EXPECT_EQ(env.state_of("old.example.com"), "removed");
@@ -225,11 +229,12 @@ TEST(Pipeline, OffboardingDeletesTheCertificateAtAzionAndEndsRemoved) {
     for (const auto& r : env.sim().requests()) deletes += r.method == "DELETE";
     EXPECT_EQ(deletes, 1);
     for (const auto& c : env.sim().certificates()) EXPECT_EQ(c.deleted, c.common_name == "old.example.com") << c.name;
-    auto stmt = env.db().prepare("SELECT detail FROM domains WHERE hostname = 'old.example.com'");
-    ASSERT_TRUE(stmt.step());
-    EXPECT_NE(stmt.column_text(0).find("deleted at Azion"), std::string::npos);
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_NE(env.detail_of("old.example.com").find("deleted at Azion"), std::string::npos);
+    EXPECT_EQ(check_transitions(env), "");
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, Pipeline, ::testing::Values(engine::sqlite, engine::postgresql),
+                         [](const ::testing::TestParamInfo<engine>& p) { return engine_name(p.param); });
 
 } // namespace
 } // namespace certq::testing

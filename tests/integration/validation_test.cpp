@@ -82,7 +82,7 @@ TEST(Validation, BadRowsEndInvalidWithAReasonAndAzionSeesOnlyGoodNames) {
     ASSERT_EQ(daemon->wait(120s), 0) << daemon->output();
     EXPECT_EQ(env.counts_by_state(), (std::map<std::string, std::int64_t>{{"active", 40}, {"invalid", 47}}));
     EXPECT_EQ(env.count("SELECT count(*) FROM domains WHERE state = 'invalid' AND coalesce(detail, '') = ''"), 0);
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 
     // Azion saw every good name and nothing else.
     std::set<std::string> sent;

@@ -105,7 +105,7 @@ TEST(Workloads, TwentyRowsOnTwentyWorkloadsAttachRefuseWhatWouldBreakAndGoOnOnce
     EXPECT_EQ(env.count("SELECT count(*) FROM transitions WHERE from_state = 'attaching' AND "
                         "to_state = 'active'"),
               20);
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
 }
@@ -199,7 +199,7 @@ TEST(Workloads, A202IsFollowedToTheEndAndOffboardingDetachesBeforeItDeletes) {
     for (const auto& r : env.sim().requests())
         EXPECT_NE(r.method == "DELETE" ? r.status : 200u, 400u)
             << "a DELETE of a certificate still served";
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
     daemon->signal(SIGTERM);
     EXPECT_EQ(daemon->wait(30s), 0) << daemon->output();
 }
@@ -297,7 +297,7 @@ TEST(Workloads, KillNineWhileAttachingReplacingAndOffboardingLeavesEveryWorkload
             EXPECT_NE(r.status, 400u) << "a certificate was deleted while served";
         }
     }
-    EXPECT_EQ(check_transitions(env.db()), "");
+    EXPECT_EQ(check_transitions(env), "");
 }
 
 } // namespace
