@@ -18,6 +18,7 @@
 #include <cmath>
 #include <csignal>
 #include <iomanip>
+#include <map>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -301,6 +302,134 @@ int remove(const certq::config& cfg, const std::string& host) {
     return exit_ok;
 }
 
+// Moving a queue between databases (SQLite to PostgreSQL, or back): every row with everything
+// certqd knows of it, and the Let's Encrypt ledger, as JSON lines. A row's transitions stay
+// behind (the import records one, "imported", per row).
+constexpr const char* domain_columns[] = {
+    "hostname", "alternative_names", "certificate_name", "wanted", "workload_id", "state", "detail",
+    "certificate_id", "generation", "request_name", "attempts", "polls", "next_attempt_at", "state_since",
+    "validity", "created_at", "updated_at", "dns_checks", "names", "dns_excused_ms", "attached_workload_id",
+    "previous_certificate_id", "renewed_at", "valid_until", "attach_tries"};
+constexpr const char* integer_columns[] = {"certificate_id", "generation", "attempts", "polls", "next_attempt_at",
+                                          "state_since", "dns_checks", "dns_excused_ms", "attached_workload_id",
+                                          "previous_certificate_id", "valid_until", "attach_tries"};
+
+bool is_integer_column(std::string_view c) {
+    return std::find(std::begin(integer_columns), std::end(integer_columns), c) != std::end(integer_columns);
+}
+
+int export_rows(const certq::config& cfg) {
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    std::string columns;
+    for (const char* c : domain_columns) columns += std::string(columns.empty() ? "" : ", ") + c;
+    std::size_t rows = 0, requests = 0;
+    auto domains = db.query("SELECT " + columns + " FROM domains ORDER BY id");
+    while (domains->step()) {
+        json::object row;
+        int i = 0;
+        for (const char* c : domain_columns) {
+            if (domains->is_null(i)) row[c] = nullptr;
+            else if (is_integer_column(c)) row[c] = domains->column_int(i);
+            else row[c] = domains->column_text(i);
+            ++i;
+        }
+        std::cout << json::serialize(json::object{{"table", "domains"}, {"row", std::move(row)}}) << "\n";
+        ++rows;
+    }
+    auto ledger = db.query("SELECT r.id, d.hostname, r.names_key, r.at FROM le_requests r JOIN domains d ON d.id = "
+                           "r.domain_id ORDER BY r.id");
+    while (ledger->step()) {
+        json::array registered;
+        auto lines = db.query("SELECT registered_domain FROM le_request_domains WHERE request_id = ?1",
+                              {ledger->column_int(0)});
+        while (lines->step()) registered.emplace_back(lines->column_text(0));
+        std::cout << json::serialize(json::object{{"table", "le_requests"},
+                                                  {"row",
+                                                   {{"hostname", ledger->column_text(1)},
+                                                    {"names_key", ledger->column_text(2)},
+                                                    {"at", ledger->column_int(3)},
+                                                    {"registered_domains", std::move(registered)}}}})
+                  << "\n";
+        ++requests;
+    }
+    std::cerr << "exported " << rows << " row(s) and " << requests << " Let's Encrypt request(s)\n";
+    return exit_ok;
+}
+
+certq::sql::arg arg_of(const json::value& v) {
+    if (v.is_null()) return nullptr;
+    if (v.is_int64()) return static_cast<long long>(v.as_int64());
+    if (v.is_string()) return std::string(v.as_string());
+    throw std::runtime_error("unexpected value " + json::serialize(v));
+}
+
+int import_rows(const certq::config& cfg) {
+    const auto db_handle = open_existing(cfg);
+    auto& db = *db_handle;
+    if (auto held = db.query("SELECT count(*) FROM domains"); held->step() && held->column_int(0) > 0)
+        throw std::runtime_error(db.describe() + " already holds rows: import into an empty database");
+    certq::sql::transaction tx(db, certq::sql::commit_durability::full);
+    std::map<std::string, std::int64_t> id_of;
+    std::size_t rows = 0, requests = 0, line_number = 0;
+    for (std::string line; std::getline(std::cin, line);) {
+        ++line_number;
+        if (line.empty()) continue;
+        const auto where = "line " + std::to_string(line_number);
+        boost::system::error_code ec;
+        auto parsed = json::parse(line, ec);
+        if (ec || !parsed.is_object() || !parsed.as_object().contains("table") || !parsed.as_object().contains("row") ||
+            !parsed.at("row").is_object())
+            throw std::runtime_error(where + ": not a line of certq export");
+        const auto table = std::string(parsed.at("table").as_string());
+        const auto& row = parsed.at("row").as_object();
+        if (table == "domains") {
+            std::string columns, values;
+            std::vector<certq::sql::arg> args;
+            for (const char* c : domain_columns) {
+                if (!row.contains(c)) continue;
+                args.push_back(arg_of(row.at(c)));
+                columns += std::string(columns.empty() ? "" : ", ") + c;
+                values += std::string(values.empty() ? "?" : ", ?") + std::to_string(args.size());
+            }
+            auto inserted = db.query("INSERT INTO domains (" + columns + ") VALUES (" + values + ") RETURNING id", args);
+            if (!inserted->step()) throw std::runtime_error(where + ": the row was not inserted");
+            const auto id = inserted->column_int(0);
+            inserted.reset();
+            const auto hostname = std::string(row.at("hostname").as_string());
+            id_of[hostname] = id;
+            // The names a row claims (intake's record), rebuilt from the row's own list.
+            if (row.contains("names") && row.at("names").is_string()) {
+                const auto names = json::parse(row.at("names").as_string());
+                if (names.is_array())
+                    for (const auto& n : names.as_array())
+                        db.run("INSERT INTO row_names (domain_id, name) VALUES (?1, ?2)", {id, std::string(n.as_string())});
+            }
+            db.run("UPDATE transitions SET detail = 'imported' WHERE domain_id = ?1 AND from_state IS NULL", {id});
+            ++rows;
+        } else if (table == "le_requests") {
+            const auto host = std::string(row.at("hostname").as_string());
+            const auto it = id_of.find(host);
+            if (it == id_of.end()) throw std::runtime_error(where + ": a request for " + host + ", which has no row");
+            auto request = db.query("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3) RETURNING id",
+                                    {it->second, arg_of(row.at("names_key")), arg_of(row.at("at"))});
+            request->step();
+            const auto request_id = request->column_int(0);
+            request.reset();
+            for (const auto& d : row.at("registered_domains").as_array())
+                db.run("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)",
+                       {request_id, std::string(d.as_string()), arg_of(row.at("at"))});
+            ++requests;
+        } else {
+            throw std::runtime_error(where + ": unknown table \"" + table + "\"");
+        }
+    }
+    tx.commit();
+    std::cout << "imported " << rows << " row(s) and " << requests << " Let's Encrypt request(s) into "
+              << db.describe() << "\n";
+    return exit_ok;
+}
+
 int migrate(const certq::config& cfg) {
     const auto db = certq::sql::open(cfg.database.string(), certq::database_password());
     const auto [from, to] = certq::sql::migrate(*db);
@@ -344,6 +473,8 @@ int main(int argc, char** argv) {
     auto* remove_cmd = app.add_subcommand("remove", "offboard a hostname (wanted = absent)");
     remove_cmd->add_option("host", host, "hostname")->required();
     auto* migrate_cmd = app.add_subcommand("migrate", "create or upgrade the database schema");
+    auto* export_cmd = app.add_subcommand("export", "every row and the Let's Encrypt ledger, as JSON lines on stdout");
+    auto* import_cmd = app.add_subcommand("import", "rows from certq export (stdin) into an empty database");
     auto* hooks_cmd = app.add_subcommand("hooks", "webhooks");
     auto* hooks_test_cmd = hooks_cmd->add_subcommand("test", "send a signed test event to each receiver");
     hooks_cmd->require_subcommand(1);
@@ -363,6 +494,8 @@ int main(int argc, char** argv) {
         if (*retry_cmd) return retry(cfg, state);
         if (*remove_cmd) return remove(cfg, host);
         if (*migrate_cmd) return migrate(cfg);
+        if (*export_cmd) return export_rows(cfg);
+        if (*import_cmd) return import_rows(cfg);
         if (*check_cmd) return certq::check_command(cfg, host, as_json);
         if (*hooks_test_cmd) return certq::hooks_test(cfg);
     } catch (const CLI::ValidationError& e) {

@@ -255,9 +255,9 @@ public:
         return db_.query(to_dollar_placeholders(sql), as_text(args.data(), args.size())).affected();
     }
     void begin(commit_durability d) override {
-        db_.exec("BEGIN");
-        // A commit waits for the server's WAL flush only where it must outlive a power cut.
-        if (d == commit_durability::normal) db_.exec("SET LOCAL synchronous_commit = off");
+        // A commit waits for the server's WAL flush only where it must outlive a power cut (one
+        // round trip either way).
+        db_.exec(d == commit_durability::normal ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
     }
     void commit() override { db_.exec("COMMIT"); }
     void rollback() override {

@@ -246,6 +246,10 @@ environment::environment(sim::sim_options options, daemon_settings settings, eng
 environment::~environment() { sim_.stop(); }
 
 void environment::write_config(const daemon_settings& s) {
+    if (!s.database.empty() && s.database != database_uri_) { // the test moves certqd to another database
+        database_uri_ = s.database;
+        sql_.reset();
+    }
     std::ofstream out(config_, std::ios::trunc);
     out << "database: " << database_uri_ << "\n"
         << "azion:\n"

@@ -15,6 +15,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 
 namespace certq::testing {
 namespace {
@@ -297,6 +298,63 @@ TEST_F(Standby, ThreeDaemonsLoseNothingAndRequestNothingTwiceWhileTheirLeaderIsK
         if (m.daemon->running()) m.daemon->signal(SIGTERM);
     for (auto& m : members)
         m.daemon->wait(30s);
+}
+
+TEST_F(Standby, ASqliteQueueMovesToPostgresqlWithExportAndImportAndGoesOnWithoutRequestingAgain) {
+    sim::sim_options o;
+    o.issue_delay = 300ms;
+    o.failing_names = {"bad.example.com"};
+    environment env(o, {});
+    env.insert_hostnames(20, [](int i) {
+        return "moved" + std::to_string(i) + ".customer" + std::to_string(i) + ".com";
+    });
+    env.sql().exec(
+        "INSERT INTO domains (hostname, alternative_names) VALUES ('bad.example.com', '[]'), "
+        "('shop.example.org', '[\"www.shop.example.org\"]')");
+    {
+        auto daemon = env.start_daemon({"--exit-when-done"});
+        ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
+    }
+    env.sql().exec("INSERT INTO domains (hostname) VALUES ('late.example.com')"); // not worked yet
+    const auto before = env.counts_by_state();
+    ASSERT_EQ(before.at("active"), 21);
+    int rc = -1;
+    std::string exported;
+    {
+        const auto out = run_certq(env, {"export"}, "", &rc);
+        ASSERT_EQ(rc, 0) << out;
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);)
+            if (!line.empty() && line.front() == '{') exported += line + "\n";
+        EXPECT_NE(out.find("exported 23 row(s) and 22 Let's Encrypt request(s)"), std::string::npos)
+            << out;
+    }
+
+    auto moved = settings();
+    moved.database = uri_;
+    env.write_config(moved);
+    auto out = run_certq(env, {"import"}, exported, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_EQ(env.counts_by_state(), before);
+    EXPECT_EQ(count("SELECT count(*) FROM row_names"), 23) << "the names rows claim came along";
+    EXPECT_EQ(count("SELECT count(*) FROM le_requests"), 22) << "and the Let's Encrypt ledger";
+    EXPECT_EQ(count("SELECT count(*) FROM transitions WHERE detail = 'imported'"), 23);
+    out = run_certq(env, {"import"}, exported, &rc);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("already holds rows"), std::string::npos) << out;
+
+    std::size_t posts_before = 0;
+    for (const auto& r : env.sim().requests())
+        posts_before += r.method == "POST";
+    auto daemon = env.start_daemon({"--exit-when-done"});
+    ASSERT_EQ(daemon->wait(60s), 0) << daemon->output();
+    std::size_t posts_after = 0;
+    for (const auto& r : env.sim().requests())
+        posts_after += r.method == "POST";
+    EXPECT_EQ(posts_after, posts_before + 1) << "only the row not yet worked is requested";
+    EXPECT_EQ(env.state_of("late.example.com"), "active");
+    EXPECT_EQ(env.state_of("bad.example.com"), "failed");
+    EXPECT_EQ(broken_chains(), "");
 }
 
 TEST_F(Standby, EveryCertqVerbWorksOnPostgresql) {
