@@ -14,13 +14,13 @@ using namespace std::chrono_literals;
 class Events : public testing::temp_store_test {
 protected:
     std::int64_t count() {
-        auto stmt = store_->db().prepare("SELECT count(*) FROM events");
-        return stmt.step() ? stmt.column_int(0) : -1;
+        auto stmt = sql().query("SELECT count(*) FROM events");
+        return stmt->step() ? stmt->column_int(0) : -1;
     }
 };
 
-TEST_F(Events, EveryStateChangeIsAnEventWithTheRowAsItWas) {
-    store_->db().exec("INSERT INTO domains (hostname, workload_id) VALUES ('a.example.com', 7);"
+TEST_P(Events, EveryStateChangeIsAnEventWithTheRowAsItWas) {
+    sql().exec("INSERT INTO domains (hostname, workload_id) VALUES ('a.example.com', 7);"
                       "UPDATE domains SET state = 'requesting' WHERE id = 1;");
     const auto events = store_->events_after(0, 10);
     ASSERT_EQ(events.size(), 2u);
@@ -34,19 +34,19 @@ TEST_F(Events, EveryStateChangeIsAnEventWithTheRowAsItWas) {
     EXPECT_EQ(store_->events_after(1, 10).size(), 1u);
 }
 
-TEST_F(Events, ANewWebhookStartsAtTheNewestEventAndItsCursorOnlyMovesOn) {
-    store_->db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com')");
+TEST_P(Events, ANewWebhookStartsAtTheNewestEventAndItsCursorOnlyMovesOn) {
+    sql().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com')");
     EXPECT_EQ(store_->webhook_cursor("https://x/h"), 2);
     store_->set_webhook_cursor("https://x/h", 1); // never back
     EXPECT_EQ(store_->webhook_cursor("https://x/h"), 2);
     EXPECT_FALSE(store_->instance_id().empty());
 }
 
-TEST_F(Events, OldEventsEveryReceiverPassedArePrunedAndNoOthers) {
-    store_->db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com'), ('c.example.com')");
-    store_->db().exec("INSERT INTO webhook_cursors (webhook, delivered_through) VALUES ('https://slow/h', 1), "
+TEST_P(Events, OldEventsEveryReceiverPassedArePrunedAndNoOthers) {
+    sql().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com'), ('c.example.com')");
+    sql().exec("INSERT INTO webhook_cursors (webhook, delivered_through) VALUES ('https://slow/h', 1), "
                       "('https://fast/h', 3), ('https://gone/h', 0)");
-    store_->db().exec("UPDATE events SET at = '2026-01-01T00:00:00.000Z' WHERE id <= 2"); // old
+    sql().exec("UPDATE events SET at = '2026-01-01T00:00:00.000Z' WHERE id <= 2"); // old
     const auto now = wall_now();
     // The slow receiver is at #1: only #1 may go; #3 is recent; "gone" is not configured.
     EXPECT_EQ(store_->prune_events(now - 168h, {"https://slow/h", "https://fast/h"}, 100), 1);
@@ -55,23 +55,25 @@ TEST_F(Events, OldEventsEveryReceiverPassedArePrunedAndNoOthers) {
     EXPECT_EQ(store_->prune_events(now - 168h, {"https://slow/h", "https://fast/h"}, 100), 1);
     EXPECT_EQ(count(), 1) << "the recent one stays";
     // Without webhooks, age alone decides; and in chunks.
-    store_->db().exec("INSERT INTO domains (hostname) VALUES ('d.example.com'), ('e.example.com');"
+    sql().exec("INSERT INTO domains (hostname) VALUES ('d.example.com'), ('e.example.com');"
                       "UPDATE events SET at = '2026-01-01T00:00:00.000Z'");
     EXPECT_EQ(store_->prune_events(now - 168h, {}, 2), 2);
     EXPECT_EQ(store_->prune_events(now - 168h, {}, 2), 0);
     EXPECT_EQ(count(), 1) << "the newest event stays, however old";
 }
 
-TEST_F(Events, EventsAfterAPruneThatTookEverythingOldAreNumberedPastEveryCursor) {
-    store_->db().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com');"
+TEST_P(Events, EventsAfterAPruneThatTookEverythingOldAreNumberedPastEveryCursor) {
+    sql().exec("INSERT INTO domains (hostname) VALUES ('a.example.com'), ('b.example.com');"
                       "UPDATE events SET at = '2026-01-01T00:00:00.000Z'");
     ASSERT_EQ(store_->webhook_cursor("https://x/h"), 2); // the receiver has seen both
     store_->prune_events(wall_now() - 168h, {"https://x/h"}, 100);
-    store_->db().exec("INSERT INTO domains (hostname) VALUES ('c.example.com')");
+    sql().exec("INSERT INTO domains (hostname) VALUES ('c.example.com')");
     const auto fresh = store_->events_after(store_->webhook_cursor("https://x/h"), 10);
     ASSERT_EQ(fresh.size(), 1u) << "the new row's event must be past the receiver's cursor";
     EXPECT_EQ(fresh[0].hostname, "c.example.com");
 }
+
+CERTQ_ON_BOTH_ENGINES(Events);
 
 } // namespace
 } // namespace certq::store

@@ -14,18 +14,15 @@ using namespace std::chrono_literals;
 
 class Status : public testing::temp_store_test {
 protected:
-    sqlite::database& db() { return store_->db(); }
-
     // A new row that moved to `to` at `at`, as the trigger records it but at the test's time.
     void finish_row(wall_time at, const std::string& to = "active") {
-        auto insert = db().prepare("INSERT INTO domains (hostname) VALUES (?1)");
-        insert.bind(1, "row" + std::to_string(next_++) + ".example.com").run();
-        const auto id = db().last_insert_rowid();
-        db().prepare("UPDATE domains SET state = ?1 WHERE id = ?2").bind(1, to).bind(2, id).run();
-        db().prepare("UPDATE transitions SET at = ?1 WHERE domain_id = ?2")
-            .bind(1, format_iso8601(at))
-            .bind(2, id)
-            .run();
+        auto inserted = sql().query("INSERT INTO domains (hostname) VALUES (?1) RETURNING id",
+                                    {"row" + std::to_string(next_++) + ".example.com"});
+        ASSERT_TRUE(inserted->step());
+        const auto id = inserted->column_int(0);
+        inserted.reset();
+        sql().run("UPDATE domains SET state = ?1 WHERE id = ?2", {to, id});
+        sql().run("UPDATE transitions SET at = ?1 WHERE domain_id = ?2", {format_iso8601(at), id});
     }
     // `n` rows finished evenly from `first` to `last`, both included.
     void finish_rows(int n, wall_time first, wall_time last) {
@@ -34,16 +31,14 @@ protected:
     }
     void leave_rows(int n) {
         for (int i = 0; i < n; ++i)
-            db().prepare("INSERT INTO domains (hostname) VALUES (?1)")
-                .bind(1, "left" + std::to_string(next_++) + ".example.com")
-                .run();
+            sql().run("INSERT INTO domains (hostname) VALUES (?1)", {"left" + std::to_string(next_++) + ".example.com"});
     }
 
     int next_ = 0;
     const wall_time now_ = from_unix_ms(1'800'000'000'000);
 };
 
-TEST_F(Status, AFiftySecondRunIsMeasuredOverItsFiftySeconds) {
+TEST_P(Status, AFiftySecondRunIsMeasuredOverItsFiftySeconds) {
     // 1,001 finishes 50 ms apart: 1,000 after the first, in 50 s, 70 s ago.
     finish_rows(1001, now_ - 120s, now_ - 70s);
     const auto st = read_status(store_->sql(), 5min, now_);
@@ -56,7 +51,7 @@ TEST_F(Status, AFiftySecondRunIsMeasuredOverItsFiftySeconds) {
     EXPECT_EQ(st.eta(), 0s);
 }
 
-TEST_F(Status, WhileRowsAreLeftTheSpanRunsToNowAndTheEtaUsesTheRate) {
+TEST_P(Status, WhileRowsAreLeftTheSpanRunsToNowAndTheEtaUsesTheRate) {
     // 601 finishes from 60 s to 30 s ago, then nothing: 600 in 60 s, so 600/min, and 300 rows
     // left take 30 s at that pace.
     finish_rows(601, now_ - 60s, now_ - 30s);
@@ -74,7 +69,7 @@ TEST_F(Status, WhileRowsAreLeftTheSpanRunsToNowAndTheEtaUsesTheRate) {
     EXPECT_EQ(later.eta(), 60s);
 }
 
-TEST_F(Status, OnlyFinishesInsideTheWindowCount) {
+TEST_P(Status, OnlyFinishesInsideTheWindowCount) {
     finish_rows(50, now_ - 20min, now_ - 10min);
     finish_rows(11, now_ - 4min, now_ - 3min);
     leave_rows(1);
@@ -88,7 +83,7 @@ TEST_F(Status, OnlyFinishesInsideTheWindowCount) {
     EXPECT_EQ(*wide.span, 20min);
 }
 
-TEST_F(Status, EveryTerminalStateIsAFinishOtherStatesAreNot) {
+TEST_P(Status, EveryTerminalStateIsAFinishOtherStatesAreNot) {
     finish_row(now_ - 40s, "invalid");
     finish_row(now_ - 30s, "failed");
     finish_row(now_ - 20s, "pending");
@@ -101,7 +96,7 @@ TEST_F(Status, EveryTerminalStateIsAFinishOtherStatesAreNot) {
     EXPECT_DOUBLE_EQ(*st.per_minute, 3.0);
 }
 
-TEST_F(Status, FewerThanTwoFinishesGiveNoRateAndNoEta) {
+TEST_P(Status, FewerThanTwoFinishesGiveNoRateAndNoEta) {
     leave_rows(5);
     auto st = read_status(store_->sql(), 5min, now_);
     EXPECT_EQ(st.finished_recently, 0);
@@ -116,7 +111,7 @@ TEST_F(Status, FewerThanTwoFinishesGiveNoRateAndNoEta) {
     EXPECT_FALSE(st.eta());
 }
 
-TEST_F(Status, FinishesAllAtOneInstantGiveNoRateButNothingLeftIsDone) {
+TEST_P(Status, FinishesAllAtOneInstantGiveNoRateButNothingLeftIsDone) {
     finish_row(now_ - 10s);
     finish_row(now_ - 10s);
     const auto st = read_status(store_->sql(), 5min, now_);
@@ -124,6 +119,8 @@ TEST_F(Status, FinishesAllAtOneInstantGiveNoRateButNothingLeftIsDone) {
     EXPECT_FALSE(st.per_minute);
     EXPECT_EQ(st.eta(), 0s);
 }
+
+CERTQ_ON_BOTH_ENGINES(Status);
 
 } // namespace
 } // namespace certq::store
