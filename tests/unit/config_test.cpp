@@ -255,6 +255,19 @@ TEST(Token, FileThenSystemdCredential) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(Database, APostgresqlUriIsKeptAsWrittenAndItsPasswordComesFromTheCredential) {
+    const auto dir = std::filesystem::temp_directory_path() / ("certq-dbpass-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "database-password") << "s3cret\n";
+    EXPECT_EQ(database_password(fake_env{{{"CREDENTIALS_DIRECTORY", dir.string()}}}), "s3cret");
+    EXPECT_EQ(database_password(fake_env{}), std::nullopt) << "libpq's own PGPASSWORD / PGPASSFILE then";
+    std::filesystem::remove_all(dir);
+    const auto cfg = parse_config("database: postgresql://certq@db.internal/certq?sslmode=verify-full\n", "test",
+                                  "/etc/certq");
+    EXPECT_EQ(cfg.database.string(), "postgresql://certq@db.internal/certq?sslmode=verify-full")
+        << "a URI is not a path relative to the config's directory";
+}
+
 TEST(Token, MissingOrUnusableTokensAreClearErrorsWithoutTheToken) {
     azion_config cfg;
     try {

@@ -137,5 +137,20 @@ TEST_P(Store, SameExactNamesAreAdmittedFiveTimesPerWindow) {
 
 CERTQ_ON_BOTH_ENGINES(Store);
 
+TEST(SqlText, PlaceholdersBecomeDollarsOutsideQuotedText) {
+    EXPECT_EQ(sql::to_dollar_placeholders("SELECT ?1, '?2', \"?3\" WHERE a = ?12 AND b = ?"),
+              "SELECT $1, '?2', \"?3\" WHERE a = $12 AND b = ?");
+}
+
+TEST(SqlText, AUrisPasswordIsNeverShown) {
+    EXPECT_EQ(sql::printable("postgresql://certq:s3cret@db.internal:5432/certq?sslmode=require"),
+              "postgresql://certq:***@db.internal:5432/certq?sslmode=require");
+    EXPECT_EQ(sql::printable("postgres://db.internal/certq?password=s3cret&sslmode=require"),
+              "postgres://db.internal/certq?password=***&sslmode=require");
+    EXPECT_EQ(sql::printable("/var/lib/certq/certq.db"), "/var/lib/certq/certq.db");
+    EXPECT_TRUE(sql::is_postgresql_uri("postgresql://x/y"));
+    EXPECT_FALSE(sql::is_postgresql_uri("/var/lib/postgresql/certq.db"));
+}
+
 } // namespace
 } // namespace certq::store
