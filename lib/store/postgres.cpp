@@ -50,8 +50,12 @@ std::int64_t result::affected() const {
 connection::connection(const std::string& uri, const std::optional<std::string>& password) {
     // Keywords override the URI's parameters only where the URI is silent: libpq takes the
     // later value, so the URI (expanded by "dbname") comes last.
-    std::vector<const char*> keys{"connect_timeout", "application_name"};
-    std::vector<const char*> values{"10", "certq"};
+    // Keepalives bound how long a connection whose network vanished (no reset) looks alive to
+    // certqd: about 11 s, after which a leader fences itself. The server side keeps a vanished
+    // client's session (and its leader lock) by its own tcp_keepalives_* settings.
+    std::vector<const char*> keys{"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                                  "keepalives_interval", "keepalives_count", "tcp_user_timeout"};
+    std::vector<const char*> values{"10", "certq", "1", "5", "2", "3", "11000"};
     if (password) {
         keys.push_back("password");
         values.push_back(password->c_str());
