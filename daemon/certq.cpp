@@ -324,6 +324,10 @@ int export_rows(const certq::config& cfg) {
     std::string columns;
     for (const char* c : domain_columns) columns += std::string(columns.empty() ? "" : ", ") + c;
     std::size_t rows = 0, requests = 0;
+    // One snapshot for the rows and the ledger, so that a row inserted meanwhile is in both or
+    // in neither.
+    db.exec(db.kind() == certq::sql::dialect::postgresql ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                                         : "BEGIN");
     auto domains = db.query("SELECT " + columns + " FROM domains ORDER BY id");
     while (domains->step()) {
         json::object row;
@@ -353,6 +357,7 @@ int export_rows(const certq::config& cfg) {
                   << "\n";
         ++requests;
     }
+    db.exec("COMMIT");
     std::cerr << "exported " << rows << " row(s) and " << requests << " Let's Encrypt request(s)\n";
     return exit_ok;
 }

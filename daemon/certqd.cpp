@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
             // act on. Exiting ends every call at once; systemd starts a fresh process, which
             // waits as a standby until it holds the lock.
             spdlog::critical("lost the database connection ({}); exiting at once, every API call with it", why);
-            spdlog::shutdown();
+            spdlog::default_logger()->flush(); // not shutdown(): the network thread may be logging
             sd_notify(0, "STATUS=lost the database connection; exiting");
             std::_Exit(exit_runtime);
         });

@@ -76,7 +76,10 @@ public:
     struct leader_lock_job {
         bool operator()(store::domain_store& s) const {
             auto* pg = s.sql().pg_handle();
-            return !pg || pg->try_advisory_lock(leader_lock_key);
+            if (!pg) return true;
+            if (!pg->try_advisory_lock(leader_lock_key)) return false;
+            pg->listen("certq_queue"); // the leader is woken by the schema's NOTIFYs
+            return true;
         }
         /// 'certq' in ASCII.
         static constexpr std::int64_t leader_lock_key = 0x6365727471;

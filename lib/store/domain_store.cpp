@@ -83,7 +83,6 @@ void configure_connection(sqlite::database& db) {
 domain_store::domain_store(const std::string& database, const std::optional<std::string>& password)
     : db_(sql::open(database, password)) {
     sql::migrate(*db_);
-    if (auto* pg = db_->pg_handle()) pg->listen("certq_queue"); // the schema's triggers NOTIFY it
     // The hot statements' text, spelled once for this engine.
     for (auto q : {queue::requests, queue::polls, queue::monitor}) due_sql_[static_cast<int>(q)] = due_sql(q);
     update_sql_ =

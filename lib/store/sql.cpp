@@ -257,7 +257,14 @@ public:
     void begin(commit_durability d) override {
         // A commit waits for the server's WAL flush only where it must outlive a power cut (one
         // round trip either way).
-        db_.exec(d == commit_durability::normal ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
+        try {
+            db_.exec(d == commit_durability::normal ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
+        } catch (const pg::error&) {
+            // BEGIN may have gone through before the SET failed: end the aborted transaction, or
+            // every later statement of the session would fail.
+            if (db_.ok()) PQclear(PQexec(db_.handle(), "ROLLBACK"));
+            throw;
+        }
     }
     void commit() override { db_.exec("COMMIT"); }
     void rollback() override {

@@ -67,7 +67,9 @@ public:
 };
 
 enum class commit_durability {
-    normal, ///< survives a crash of the process
+    normal, ///< survives a crash of certqd (SQLite WAL: lost only with the OS; PostgreSQL with
+            ///< synchronous_commit off: the last fraction of a second is lost if the server
+            ///< crashes). What it records is reconciled by name after such a loss.
     full,   ///< survives a power cut: on disk before commit returns
 };
 

@@ -323,6 +323,18 @@ BEGIN
     RETURN NEW;
 END $$;
 
+-- Any other change a user commits to domains (an edited next_attempt_at or alternative_names, a
+-- DELETE) wakes the leader too, once per statement: it then reads the queue, as certqd on SQLite
+-- does when PRAGMA data_version moves. certqd ignores its own session's notifications.
+CREATE FUNCTION domains_touched() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('certq_queue', '');
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER domains_touched AFTER UPDATE OR DELETE ON domains
+FOR EACH STATEMENT EXECUTE FUNCTION domains_touched();
+
 CREATE TRIGGER domains_wanted_changed BEFORE UPDATE OF wanted ON domains
 FOR EACH ROW WHEN (OLD.wanted IS DISTINCT FROM NEW.wanted)
 EXECUTE FUNCTION domains_due_now();
