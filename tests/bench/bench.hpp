@@ -65,9 +65,6 @@ process_usage usage_of(pid_t pid);
 /// The value at share q (0..1) of sorted or unsorted samples; 0 when empty.
 double percentile(std::vector<double> samples, double q);
 
-/// The most requests that started within any one second.
-int busiest_second(const std::vector<sim::recorded_request>& requests);
-
 /// Requests per operation as Azion would count them: POST (requests), list (batched status
 /// reads), get (one certificate), find_by_name (look-ups), delete, workload.
 std::map<std::string, int> calls_by_operation(const std::vector<sim::recorded_request>& requests);
@@ -75,9 +72,10 @@ std::map<std::string, int> calls_by_operation(const std::vector<sim::recorded_re
 /// "12.3" with `digits` decimals.
 std::string fixed(double v, int digits);
 
-/// Waits for `condition`, checking every `every`; false after `timeout`.
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds every = std::chrono::milliseconds{200});
+/// Waits until every one of `rows` is active, or throws naming `what` when certqd ends or the
+/// run's deadline (twice the time the rate needs, plus two minutes) passes first.
+void wait_all_active(testing::environment& env, testing::process& daemon, int rows, double rate,
+                     const std::string& what);
 
 /// A database's bytes on disk, after folding its write-ahead log into it.
 std::int64_t database_bytes(const std::filesystem::path& database);

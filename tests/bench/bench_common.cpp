@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <unistd.h>
 
@@ -88,10 +89,6 @@ double percentile(std::vector<double> samples, double q) {
     return samples[std::min(samples.size() - 1, at == 0 ? 0 : at - 1)];
 }
 
-int busiest_second(const std::vector<sim::recorded_request>& requests) {
-    return testing::most_requests_in_one_second(requests);
-}
-
 std::map<std::string, int> calls_by_operation(const std::vector<sim::recorded_request>& requests) {
     std::map<std::string, int> ops;
     for (const auto& r : requests) {
@@ -118,9 +115,19 @@ std::string fixed(double v, int digits) {
     return buf;
 }
 
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds every) {
-    return testing::wait_for(condition, timeout, every);
+void wait_all_active(testing::environment& env, testing::process& daemon, int rows, double rate,
+                     const std::string& what) {
+    const auto all_active = [&] {
+        return env.count("SELECT count(*) FROM domains WHERE state = 'active'") == rows;
+    };
+    const auto deadline =
+        std::chrono::milliseconds{static_cast<long>(rows / rate * 2000) + 120'000};
+    if (!testing::wait_for([&] { return all_active() || !daemon.running(); }, deadline,
+                           std::chrono::milliseconds{200}) ||
+        !all_active())
+        throw std::runtime_error(what + ": not every row became active; see " +
+                                 env.dir().path().string() + "\n" +
+                                 daemon.output().substr(0, 4000));
 }
 
 std::int64_t database_bytes(const std::filesystem::path& database) {

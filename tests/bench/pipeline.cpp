@@ -18,10 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::chrono::milliseconds run_deadline(int rows, double rate) {
-    return std::chrono::milliseconds{static_cast<long>(rows / rate * 2000) + 120'000};
-}
-
 void stop(testing::process& daemon) {
     daemon.signal(SIGTERM);
     if (!daemon.wait(60s)) throw std::runtime_error("certqd did not stop within 60 s of SIGTERM");
@@ -37,15 +33,7 @@ void run_pipeline(const bench_options& o, report& r) {
     testing::environment env(realistic_sim(o), bench_daemon(o));
     env.insert_hostnames(o.pipeline_rows, bench_hostname);
     auto daemon = env.start_daemon();
-    const auto all_active = [&] {
-        return env.count("SELECT count(*) FROM domains WHERE state = 'active'") == o.pipeline_rows;
-    };
-    if (!wait_until([&] { return all_active() || !daemon->running(); },
-                    run_deadline(o.pipeline_rows, o.rate)) ||
-        !all_active())
-        throw std::runtime_error("pipeline: not every row became active; see " +
-                                 env.dir().path().string() + "\n" +
-                                 daemon->output().substr(0, 4000));
+    wait_all_active(env, *daemon, o.pipeline_rows, o.rate, "pipeline");
     const auto usage = usage_of(daemon->pid());
     stop(*daemon);
 
@@ -62,7 +50,7 @@ void run_pipeline(const bench_options& o, report& r) {
     const double paced_seconds =
         std::chrono::duration<double>(last_post - first).count() + 1 / o.rate;
     const double pacing = static_cast<double>(paced) / paced_seconds / o.rate;
-    const int busiest = busiest_second(requests);
+    const int busiest = testing::most_requests_in_one_second(requests);
     auto last_request = first;
     for (const auto& q : requests)
         last_request = std::max(last_request, q.at);
@@ -130,7 +118,8 @@ void run_pickup(const bench_options& o, report& r) {
     testing::environment env(realistic_sim(o), bench_daemon(o));
     testing::notify_socket notify(env.dir() / "notify.sock");
     auto daemon = env.start_daemon({}, {{"NOTIFY_SOCKET", notify.path().string()}});
-    if (!wait_until([&] { return notify.saw("READY=1") || !daemon->running(); }, 30s, 10ms) ||
+    if (!testing::wait_for([&] { return notify.saw("READY=1") || !daemon->running(); }, 30s,
+                           10ms) ||
         !daemon->running())
         throw std::runtime_error("pick-up: certqd did not get ready\n" + daemon->output());
     // One autocommit INSERT at a time, as a control panel's would be, at half the API rate so
@@ -144,14 +133,7 @@ void run_pickup(const bench_options& o, report& r) {
         insert.run();
         insert.reset();
     }
-    const auto all_active = [&] {
-        return env.count("SELECT count(*) FROM domains WHERE state = 'active'") == o.pickup_rows;
-    };
-    if (!wait_until([&] { return all_active() || !daemon->running(); },
-                    run_deadline(o.pickup_rows, o.rate)) ||
-        !all_active())
-        throw std::runtime_error("pick-up: not every row became active; see " +
-                                 env.dir().path().string());
+    wait_all_active(env, *daemon, o.pickup_rows, o.rate, "pick-up");
     stop(*daemon);
 
     // The insert's own transition and the first one after it, both stamped by SQLite's clock.

@@ -23,7 +23,8 @@ double start_until_ready(testing::environment& env, testing::notify_socket& noti
                          std::unique_ptr<testing::process>& daemon) {
     const auto spawned = std::chrono::steady_clock::now();
     daemon = env.start_daemon({}, {{"NOTIFY_SOCKET", notify.path().string()}});
-    if (!wait_until([&] { return notify.arrived("READY=1") || !daemon->running(); }, 120s, 1ms))
+    if (!testing::wait_for([&] { return notify.arrived("READY=1") || !daemon->running(); }, 120s,
+                           1ms))
         throw std::runtime_error("certqd was not ready within 120 s\n" + daemon->output());
     const auto ready = notify.arrived("READY=1");
     if (!ready) throw std::runtime_error("certqd ended before it was ready\n" + daemon->output());
@@ -44,7 +45,7 @@ void run_scale(const bench_options& o, report& r) {
         const double ready = start_until_ready(env, notify, daemon);
         // Long enough for every part to be busy: requests, batched polls, rows turning active.
         const int working = std::min(o.queued_rows / 2, static_cast<int>(o.rate * 20));
-        if (!wait_until(
+        if (!testing::wait_for(
                 [&] {
                     return env.count("SELECT count(*) FROM domains WHERE state = 'active'") >=
                                working ||
