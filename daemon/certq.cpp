@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 #include "store/domain_store.hpp"
 #include "store/migrations.hpp"
+#include "store/reads.hpp"
 #include "store/status.hpp"
 #include "util/json_text.hpp"
 
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <csignal>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <iostream>
 #include <sstream>
@@ -158,19 +160,19 @@ int list(const certq::config& cfg, const std::string& state, int limit, bool as_
         throw CLI::ValidationError("--state", "unknown state \"" + state + "\"");
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
-    auto stmt = db.query("SELECT id, hostname, state, coalesce(detail, ''), certificate_id, updated_at FROM domains "
-                         "WHERE CAST(?1 AS TEXT) = '' OR state = ?1 ORDER BY id LIMIT ?2",
-                         {state, limit});
+    certq::store::row_filter filter;
+    filter.state = certq::parse_state(state);
+    filter.newest_first = false;
+    filter.limit = limit;
     json::array rows;
-    while (stmt->step()) {
+    for (const auto& r : certq::store::list_rows(db, filter).rows) {
+        const auto detail = r.detail.value_or("");
         if (as_json) {
-            rows.push_back(json::object{{"id", stmt->column_int(0)}, {"hostname", stmt->column_text(1)},
-                                        {"state", stmt->column_text(2)}, {"detail", stmt->column_text(3)},
-                                        {"certificate_id", nullable(stmt->column_optional_int(4))},
-                                        {"updated_at", stmt->column_text(5)}});
+            rows.push_back(json::object{{"id", r.id}, {"hostname", r.hostname}, {"state", r.state}, {"detail", detail},
+                                        {"certificate_id", nullable(r.certificate_id)}, {"updated_at", r.updated_at}});
         } else {
-            std::cout << std::left << std::setw(7) << stmt->column_int(0) << std::setw(40) << stmt->column_text(1) << " "
-                      << std::setw(12) << stmt->column_text(2) << " " << first_line(stmt->column_text(3)) << "\n";
+            std::cout << std::left << std::setw(7) << r.id << std::setw(40) << r.hostname << " " << std::setw(12)
+                      << r.state << " " << first_line(detail) << "\n";
         }
     }
     if (as_json) std::cout << certq::to_json_text(rows) << "\n";
@@ -181,35 +183,27 @@ int show(const certq::config& cfg, const std::string& host, bool as_json) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
     // A trailing dot (an absolute name) finds the row too.
-    const auto without_dot = !host.empty() && host.back() == '.' ? host.substr(0, host.size() - 1) : host;
-    auto row = db.query("SELECT id, hostname, alternative_names, names, state, detail, certificate_id, request_name, "
-                        "wanted, validity, created_at, updated_at FROM domains WHERE hostname = ?1 OR hostname = ?2 "
-                        "LIMIT 1",
-                        {host, without_dot});
-    if (!row->step()) {
+    const auto row = certq::store::find_row(db, host, std::numeric_limits<std::size_t>::max());
+    if (!row) {
         std::cerr << "certq: no row for " << host << "\n";
         return exit_runtime;
     }
-    const auto id = row->column_int(0);
-    json::object r{{"id", id},
-                   {"hostname", row->column_text(1)},
-                   {"alternative_names", nullable(row->column_optional_text(2))},
-                   {"names", nullable(row->column_optional_text(3))},
-                   {"state", row->column_text(4)},
-                   {"detail", nullable(row->column_optional_text(5))},
-                   {"certificate_id", nullable(row->column_optional_int(6))},
-                   {"certificate_name", nullable(row->column_optional_text(7))},
-                   {"wanted", row->column_text(8)},
-                   {"validity", nullable(row->column_optional_text(9))},
-                   {"created_at", row->column_text(10)},
-                   {"updated_at", row->column_text(11)}};
-    auto t = db.query("SELECT at, coalesce(from_state, ''), to_state, detail FROM transitions WHERE domain_id = ?1 "
-                      "ORDER BY id",
-                      {id});
+    json::object r{{"id", row->id},
+                   {"hostname", row->hostname},
+                   {"alternative_names", nullable(row->alternative_names)},
+                   {"names", nullable(row->names)},
+                   {"state", row->state},
+                   {"detail", nullable(row->detail)},
+                   {"certificate_id", nullable(row->certificate_id)},
+                   {"certificate_name", nullable(row->certificate_name)},
+                   {"wanted", row->wanted},
+                   {"validity", nullable(row->validity)},
+                   {"created_at", row->created_at},
+                   {"updated_at", row->updated_at}};
     json::array transitions;
-    while (t->step())
-        transitions.push_back(json::object{{"at", t->column_text(0)}, {"from", t->column_text(1)},
-                                           {"to", t->column_text(2)}, {"detail", nullable(t->column_optional_text(3))}});
+    for (const auto& t : row->transitions)
+        transitions.push_back(json::object{{"at", t.at}, {"from", t.from_state.value_or("")},
+                                           {"to", t.to_state}, {"detail", nullable(t.detail)}});
     if (as_json) {
         r["transitions"] = transitions;
         std::cout << certq::to_json_text(r) << "\n";

@@ -9,9 +9,13 @@
 #include "engine/scheduler.hpp"
 #include "notify/notifier.hpp"
 #include "logging.hpp"
-#include "metrics/http_server.hpp"
 #include "metrics/metrics.hpp"
 #include "store/migrations.hpp"
+#include "web/api.hpp"
+#include "web/auth.hpp"
+#include "web/http_server.hpp"
+#include "web/reader.hpp"
+#include "web/site.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -63,6 +67,27 @@ std::string status_line(const std::map<certq::domain_state, std::int64_t>& count
     return line.empty() ? "no rows" : line;
 }
 
+certq::dns::checker_options dns_options_of(const certq::config& cfg) {
+    certq::dns::checker_options o;
+    o.resolver.servers = cfg.dns.servers;
+    o.targets = cfg.dns.targets;
+    o.edge_hostname = cfg.dns.edge_hostname;
+    return o;
+}
+
+// The token the web answers require, if any. Throws config_error when it cannot be read or when
+// http.listen would expose the answers beyond this machine without one.
+std::optional<std::string> http_access(const certq::config& cfg) {
+    if (cfg.http.listen.empty()) return std::nullopt;
+    auto token = certq::web::load_http_token(cfg.http);
+    if (!token && !certq::web::is_loopback_listen(cfg.http.listen))
+        throw certq::config_error("http.listen: " + cfg.http.listen +
+                                  " is not a loopback address, and http.auth names no token; anyone who can "
+                                  "reach it would read every row. Set http.auth to a token file (or pass the "
+                                  "credential http-token), or listen on 127.0.0.1");
+    return token;
+}
+
 std::int64_t db_unfinished(certq::engine::db_worker& db) {
     // Before the loop runs, a direct read on this thread is safe: nothing else uses the store.
     return db.unsafe_store().unfinished();
@@ -75,13 +100,7 @@ void reload(const std::string& file, certq::config& running, certq::azion::clien
     certq::config next;
     try {
         next = certq::load_config(file);
-        if (dns) {
-            certq::dns::checker_options o;
-            o.resolver.servers = next.dns.servers;
-            o.targets = next.dns.targets;
-            o.edge_hostname = next.dns.edge_hostname;
-            dns->reconfigure(o);
-        }
+        if (dns) dns->reconfigure(dns_options_of(next));
     } catch (const std::exception& e) {
         spdlog::error("reload failed, keeping the running configuration: {}", e.what());
         return;
@@ -112,7 +131,8 @@ void reload(const std::string& file, certq::config& running, certq::azion::clien
                "|" + std::to_string(n.retry.max.count()) + "|" + std::to_string(n.retry.give_up_after.count());
     };
     restart_needed(hooks(next.notify) != hooks(running.notify), "notify");
-    restart_needed(next.http.listen != running.http.listen, "http.listen");
+    restart_needed(next.http.listen != running.http.listen || next.http.auth != running.http.auth,
+                   "http.listen/auth");
     running = next;
     spdlog::info("reloaded {}: {}/s burst {}, log level {}", file, next.azion.rate_limit.requests_per_second,
                  next.azion.rate_limit.burst, next.log.level);
@@ -190,13 +210,26 @@ int main(int argc, char** argv) {
                 ++bad_secrets;
             }
         }
+        try {
+            const auto http_token = http_access(cfg);
+            std::cout << "http:            "
+                      << (cfg.http.listen.empty() ? "off"
+                          : http_token           ? cfg.http.listen + ", a bearer token required"
+                                                 : cfg.http.listen + ", loopback only, no token")
+                      << "\n";
+        } catch (const certq::config_error& e) {
+            std::cout << "http:            " << e.what() << "\n";
+            ++bad_secrets;
+        }
         return bad_secrets ? exit_usage : exit_ok;
     }
 
     certq::setup_logging(cfg.log);
     certq::token_source token;
+    std::optional<std::string> http_token;
     try {
         token = certq::resolve_token(cfg.azion);
+        http_token = http_access(cfg);
     } catch (const certq::config_error& e) {
         spdlog::critical("{}: {}", config_file, e.what());
         return exit_usage;
@@ -225,11 +258,7 @@ int main(int argc, char** argv) {
         std::optional<certq::dns::checker> resolver;
         std::optional<certq::engine::resolving_dns_gate> resolving;
         if (cfg.dns.check) {
-            certq::dns::checker_options dns_options;
-            dns_options.resolver.servers = cfg.dns.servers;
-            dns_options.targets = cfg.dns.targets;
-            dns_options.edge_hostname = cfg.dns.edge_hostname;
-            resolver.emplace(ioc.get_executor(), dns_options);
+            resolver.emplace(ioc.get_executor(), dns_options_of(cfg));
             resolving.emplace(*resolver);
             spdlog::info("DNS pre-check on: targets {}, edge hostname {}, resolvers {}",
                          fmt::join(cfg.dns.targets, ", "),
@@ -276,37 +305,56 @@ int main(int argc, char** argv) {
         };
         heartbeat();
 
-        std::optional<certq::metrics::http_server> http;
+        std::optional<certq::web::reader> web_reader;
+        std::optional<certq::dns::checker> web_dns; // for the API's live checks when dns.check is off
+        std::optional<certq::web::api> web_api;
+        std::optional<certq::web::site> web_site;
+        std::optional<certq::web::http_server> http; // last: its sessions use everything above
         if (!cfg.http.listen.empty()) {
-            http.emplace(ioc.get_executor(), cfg.http.listen, [&](std::string_view path) {
-                certq::metrics::http_answer a;
-                if (path == "/metrics") {
-                    metrics.rate_configured = cfg.azion.rate_limit.requests_per_second;
-                    metrics.rate_current = api.current_rate();
-                    metrics.rate_congestion_events = api.congestion_events();
-                    if (resolver) {
-                        metrics.dns_queries = resolver->stats().queries;
-                        metrics.dns_reused = resolver->stats().reused;
-                        metrics.dns_resolvers_up = resolver->stats().resolvers_up ? 1 : 0;
-                    }
-                    a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                    a.body = metrics.render();
-                } else if (path == "/healthz") {
-                    const bool alive = std::chrono::steady_clock::now() - last_beat < std::chrono::seconds{5};
-                    const bool dns_up = !resolver || resolver->stats().resolvers_up;
-                    a.status = alive && dns_up ? 200 : 503;
-                    a.body = !alive    ? "the loop has stopped making progress\n"
-                             : !dns_up ? "DNS resolvers are not answering: DNS checks wait\n"
-                                       : "ok\n";
-                } else {
-                    a.status = 404;
-                    a.body = "not found; try /metrics or /healthz\n";
+            web_reader.emplace(cfg.database.string(), certq::database_password());
+            if (!resolver) web_dns.emplace(ioc.get_executor(), dns_options_of(cfg));
+            auto& explainer = resolver ? *resolver : *web_dns;
+            web_api.emplace(
+                *web_reader,
+                [&] {
+                    certq::web::live_facts f;
+                    f.leader = metrics.leader != 0;
+                    f.rate_configured = cfg.azion.rate_limit.requests_per_second;
+                    f.rate_in_force = api.current_rate();
+                    f.congestion_events = api.congestion_events();
+                    for (const auto& hook : cfg.notify.webhooks)
+                        f.webhooks.push_back({hook.url, certq::notify::receiver_label(hook.url), hook.events});
+                    f.expiry_warning = cfg.monitor.expiry_warning;
+                    return f;
+                },
+                [&explainer](std::vector<std::string> names) { return explainer.explain(std::move(names)); });
+            const auto metrics_answer = [&] {
+                metrics.rate_configured = cfg.azion.rate_limit.requests_per_second;
+                metrics.rate_current = api.current_rate();
+                metrics.rate_congestion_events = api.congestion_events();
+                if (resolver) {
+                    metrics.dns_queries = resolver->stats().queries;
+                    metrics.dns_reused = resolver->stats().reused;
+                    metrics.dns_resolvers_up = resolver->stats().resolvers_up ? 1 : 0;
                 }
-                return a;
-            });
+                return certq::web::response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), {}};
+            };
+            const auto health_answer = [&] {
+                const bool alive = std::chrono::steady_clock::now() - last_beat < std::chrono::seconds{5};
+                const bool dns_up = !resolver || resolver->stats().resolvers_up;
+                return certq::web::response{alive && dns_up ? 200u : 503u, "text/plain; charset=utf-8",
+                                            !alive    ? "the loop has stopped making progress\n"
+                                            : !dns_up ? "DNS resolvers are not answering: DNS checks wait\n"
+                                                      : "ok\n",
+                                            {}};
+            };
+            web_site.emplace(cfg.http.listen, http_token, *web_api, metrics_answer, health_answer);
+            http.emplace(ioc.get_executor(), cfg.http.listen,
+                         [&](certq::web::request req) { return web_site->handle(std::move(req)); });
             http->start();
-            spdlog::info("metrics and health on http://{}:{}/metrics and /healthz",
-                         cfg.http.listen.substr(0, cfg.http.listen.rfind(':')), http->port());
+            spdlog::info("web page on http://{}:{}/ (and /api/v1/, /metrics, /healthz){}",
+                         cfg.http.listen.substr(0, cfg.http.listen.rfind(':')), http->port(),
+                         http_token ? "; a bearer token is required" : "");
         }
 
         asio::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -337,6 +385,7 @@ int main(int argc, char** argv) {
             beat.cancel();
             if (http) http->stop();
             if (resolver) resolver->shutdown();
+            if (web_dns) web_dns->shutdown();
             if (notifier) notifier->stop();
         };
         // The queue's work: requests, polls and webhooks. On PostgreSQL only the certqd holding

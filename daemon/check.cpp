@@ -4,7 +4,9 @@
 #include "dns/checker.hpp"
 #include "hostname/names.hpp"
 #include "store/domain_store.hpp"
+#include "store/reads.hpp"
 #include "util/json_text.hpp"
+#include "web/json.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,29 +21,11 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-struct row_facts {
-    std::int64_t id = 0;
-    std::string state, detail;
-    std::optional<std::string> alternative_names;
-    std::optional<std::int64_t> certificate_id, workload_id;
-};
-
-std::optional<row_facts> find_row(const config& cfg, const std::string& host) {
+std::optional<store::row_story> find_row(const config& cfg, const std::string& host) {
     const auto where = cfg.database.string();
     if (!sql::is_postgresql_uri(where) && !std::filesystem::exists(cfg.database)) return std::nullopt;
     const auto db = sql::open(where, database_password(), false);
-    auto stmt = db->query("SELECT id, state, coalesce(detail, ''), alternative_names, certificate_id, workload_id "
-                          "FROM domains WHERE hostname = ?1",
-                          {host});
-    if (!stmt->step()) return std::nullopt;
-    row_facts r;
-    r.id = stmt->column_int(0);
-    r.state = stmt->column_text(1);
-    r.detail = stmt->column_text(2);
-    r.alternative_names = stmt->column_optional_text(3);
-    r.certificate_id = stmt->column_optional_int(4);
-    r.workload_id = stmt->column_optional_int(5);
-    return r;
+    return store::find_row(*db, host, 0);
 }
 
 struct azion_facts {
@@ -80,12 +64,6 @@ asio::awaitable<azion_facts> ask_azion(azion::client& api, std::optional<std::in
     slot = {};
     api.shutdown();
     co_return facts;
-}
-
-std::string verdict_word(dns::outcome o) {
-    return o == dns::outcome::points         ? "points to Azion"
-           : o == dns::outcome::not_pointing ? "not ready"
-                                             : "inconclusive";
 }
 
 } // namespace
@@ -134,21 +112,11 @@ int check_command(const config& cfg, const std::string& host, bool as_json) {
         all_point = all_point && r.verdict().result == dns::outcome::points;
 
     if (as_json) {
-        json::array names;
-        for (const auto& r : reports) {
-            const auto v = r.verdict();
-            names.push_back({{"name", r.name},
-                             {"verdict", verdict_word(v.result)},
-                             {"pointing", r.pointing.line},
-                             {"caa", r.caa_found},
-                             {"problem", v.result == dns::outcome::points ? json::value(nullptr)
-                                                                          : json::value(v.line)}});
-        }
-        json::object out{{"host", host}, {"names", std::move(names)}, {"would_request", all_point}};
+        json::object out{{"host", host}, {"names", web::to_json(reports)}, {"would_request", all_point}};
         if (row)
             out["row"] = {{"id", row->id},
                           {"state", row->state},
-                          {"detail", row->detail},
+                          {"detail", row->detail.value_or("")},
                           {"certificate_id", row->certificate_id ? json::value(*row->certificate_id)
                                                                  : json::value(nullptr)},
                           {"workload_id", row->workload_id ? json::value(*row->workload_id)
@@ -188,7 +156,7 @@ int check_command(const config& cfg, const std::string& host, bool as_json) {
     std::cout << host << "\n";
     for (const auto& r : reports) {
         const auto v = r.verdict();
-        std::cout << "  " << r.name << ": " << verdict_word(v.result) << "\n";
+        std::cout << "  " << r.name << ": " << web::verdict_word(v.result) << "\n";
         if (!r.pointing.line.empty()) std::cout << "    " << r.pointing.line << "\n";
         if (r.caa && r.caa->result != dns::outcome::points)
             std::cout << "    " << r.caa->line << "\n";
@@ -198,8 +166,9 @@ int check_command(const config& cfg, const std::string& host, bool as_json) {
     std::cout << (all_point ? "  every name points to Azion: a certificate request would go ahead\n"
                             : "  not every name is ready: no certificate would be requested now\n");
     if (row) {
-        std::cout << "row #" << row->id << ": " << row->state << (row->detail.empty() ? "" : " — ")
-                  << row->detail.substr(0, row->detail.find('\n')) << "\n";
+        const auto detail = row->detail.value_or("");
+        std::cout << "row #" << row->id << ": " << row->state << (detail.empty() ? "" : " — ")
+                  << detail.substr(0, detail.find('\n')) << "\n";
     } else {
         std::cout << "no row for this hostname (certq enqueue " << host << " adds one)\n";
     }

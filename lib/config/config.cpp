@@ -316,6 +316,8 @@ config parse_config(const std::string& yaml, const std::string& source,
         if (!cfg.http.listen.empty() && !valid_host_port(cfg.http.listen, true, true))
             h.fail(h.key_path("listen"),
                    "must be host:port (or empty to turn it off), got \"" + cfg.http.listen + "\"");
+        h.read("auth", cfg.http.auth);
+        cfg.http.auth = resolve(base_dir, cfg.http.auth).string();
         h.reject_unknown();
     }
     {

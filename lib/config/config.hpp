@@ -92,6 +92,9 @@ struct notify_config {
 
 struct http_config {
     std::string listen = "127.0.0.1:9464";
+    /// A file holding the bearer token every request but /healthz must carry; empty: the
+    /// systemd credential "http-token" if passed, else no token (then only loopback is allowed).
+    std::string auth;
 };
 
 struct log_config {

@@ -5,12 +5,9 @@
 #include "store/domain_store.hpp"
 #include "store/postgres.hpp"
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
+#include "asio/run_on.hpp"
+
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
 #include <filesystem>
@@ -36,31 +33,14 @@ public:
     /// temporaries twice in coroutines.
     template <class F>
     auto run(F&& job) -> boost::asio::awaitable<std::invoke_result_t<F&, store::domain_store&>> {
-        using R = std::invoke_result_t<F&, store::domain_store&>;
-        namespace asio = boost::asio;
-        return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
-            [this](auto handler, std::decay_t<F> fn) {
-                auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-                asio::post(pool_, [this, handler = std::move(handler), fn = std::move(fn),
-                                   work = std::move(work)]() mutable {
-                    std::exception_ptr error;
-                    R value{};
-                    try {
-                        value = fn(*store_);
-                    } catch (const store::database_error& e) {
-                        error = std::current_exception();
-                        if (e.connection_lost() && on_connection_lost_) on_connection_lost_(e.what());
-                    } catch (...) {
-                        error = std::current_exception();
-                    }
-                    auto ex = work.get_executor();
-                    asio::post(ex, [handler = std::move(handler), error,
-                                    value = std::move(value)]() mutable {
-                        std::move(handler)(error, std::move(value));
-                    });
-                });
-            },
-            asio::use_awaitable, std::forward<F>(job));
+        return run_on(pool_, [this, fn = std::decay_t<F>(std::forward<F>(job))]() mutable {
+            try {
+                return fn(*store_);
+            } catch (const store::database_error& e) {
+                if (e.connection_lost() && on_connection_lost_) on_connection_lost_(e.what());
+                throw;
+            }
+        });
     }
 
     /// The store itself, for start-up and tests only: safe solely while no job runs.

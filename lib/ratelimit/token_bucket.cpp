@@ -28,4 +28,12 @@ token_bucket::clock::time_point token_bucket::reserve(clock::time_point now) {
     return allowed_at;
 }
 
+token_bucket::clock::duration token_bucket::try_take(clock::time_point now) {
+    const auto tat = std::max(theoretical_arrival_, now);
+    const auto allowed_at = std::max({now, tat - tolerance_, held_until_});
+    if (allowed_at > now) return allowed_at - now;
+    theoretical_arrival_ = tat + interval_;
+    return clock::duration::zero();
+}
+
 } // namespace certq

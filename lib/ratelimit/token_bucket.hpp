@@ -18,6 +18,10 @@ public:
     /// instant the bucket will have refilled enough. The reservation is held either way.
     clock::time_point reserve(clock::time_point now);
 
+    /// Takes one token only if it may be used at `now`; otherwise takes nothing and returns
+    /// how long until one could be (a caller that is turned away does not queue).
+    clock::duration try_take(clock::time_point now);
+
     /// Changes the rate and burst for reservations from now on; those already handed out
     /// keep their time.
     void set_rate(double rate, int burst);

@@ -262,7 +262,7 @@ void environment::write_config(const daemon_settings& s) {
         << s.dns_yaml
         << "poll: { first: " << s.poll_first << ", max: " << s.poll_max
         << ", give_up_after: " << s.poll_give_up_after << " }\n"
-        << "http: { listen: \"" << s.http_listen << "\" }\n"
+        << "http: { listen: \"" << s.http_listen << "\", auth: \"" << s.http_auth << "\" }\n"
         << s.log_yaml
         << s.extra_yaml;
 }
@@ -298,7 +298,7 @@ unsigned short logged_http_port(const process& daemon) {
     wait_for([&] {
         std::smatch m;
         const auto out = daemon.output();
-        if (!std::regex_search(out, m, std::regex("http://127\\.0\\.0\\.1:(\\d+)/metrics"))) return false;
+        if (!std::regex_search(out, m, std::regex("http://[0-9.]+:(\\d+)/ "))) return false;
         port = static_cast<unsigned short>(std::stoi(m[1]));
         return true;
     }, std::chrono::seconds{30});
@@ -312,31 +312,62 @@ double metric_value(unsigned short port, const std::string& series) {
     return std::stod(body.substr(at + series.size() + 2));
 }
 
-std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target) {
+http_reply http_send(unsigned short port, const std::string& raw) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{5, 0};
+    timeval tv{10, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         ::close(fd);
-        return {0, {}};
+        return {};
     }
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), 0) < 0) {
+    if (::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) < 0) {
         ::close(fd);
-        return {0, {}};
+        return {};
     }
     std::string response;
     char buf[4096];
     for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
     ::close(fd);
-    if (response.rfind("HTTP/1.1 ", 0) != 0) return {0, response};
-    const unsigned status = static_cast<unsigned>(std::stoul(response.substr(9, 3)));
-    const auto body = response.find("\r\n\r\n");
-    return {status, body == std::string::npos ? std::string() : response.substr(body + 4)};
+    if (response.rfind("HTTP/1.1 ", 0) != 0) return {0, response, {}};
+    http_reply r;
+    r.status = static_cast<unsigned>(std::stoul(response.substr(9, 3)));
+    const auto end = response.find("\r\n\r\n");
+    r.head = response.substr(0, end);
+    if (end != std::string::npos) r.body = response.substr(end + 4);
+    return r;
+}
+
+std::string http_reply::header(const std::string& name) const {
+    std::istringstream lines(head);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto colon = line.find(':');
+        if (colon == std::string::npos || colon != name.size()) continue;
+        if (!std::equal(name.begin(), name.end(), line.begin(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+            continue;
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        return value;
+    }
+    return "";
+}
+
+http_reply http_fetch(unsigned short port, const std::string& target, const std::vector<std::string>& headers,
+                      const std::string& method) {
+    std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    for (const auto& h : headers) raw += h + "\r\n";
+    return http_send(port, raw + "\r\n");
+}
+
+std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target) {
+    auto r = http_fetch(port, target);
+    return {r.status, std::move(r.body)};
 }
 
 sql::connection& environment::sql() {

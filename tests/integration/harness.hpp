@@ -117,6 +117,7 @@ struct daemon_settings {
     std::string timeout = "10s";
     std::string dns_yaml = "dns: { check: false }\n";
     std::string http_listen; // "" turns /metrics off
+    std::string http_auth;   // http.auth: a token file
     std::string log_yaml = "log: { level: info }\n";
     std::string extra_yaml; // appended verbatim
     std::string database;   // "": the environment's SQLite file; or a PostgreSQL URI
@@ -184,6 +185,23 @@ std::string run_certq(environment& env, const std::vector<std::string>& args,
 
 /// A plain HTTP GET to 127.0.0.1:port; returns (status, body), or status 0 when it failed.
 std::pair<unsigned, std::string> http_get(unsigned short port, const std::string& target);
+
+/// What came back from an HTTP request: status 0 when none did.
+struct http_reply {
+    unsigned status = 0;
+    std::string head; ///< the status line and headers, as sent
+    std::string body;
+    /// A header's value ("" when absent), its name compared case-insensitively.
+    std::string header(const std::string& name) const;
+};
+
+/// Sends `raw` (a whole HTTP/1.1 request, which should say Connection: close) to 127.0.0.1:port
+/// and reads the answer until the server closes.
+http_reply http_send(unsigned short port, const std::string& raw);
+
+/// METHOD target with Host 127.0.0.1 and these extra header lines ("Name: value").
+http_reply http_fetch(unsigned short port, const std::string& target, const std::vector<std::string>& headers = {},
+                      const std::string& method = "GET");
 
 /// The port of certqd's HTTP server (http.listen with port 0), from its log; 0 when it has not
 /// said within 30 s.

@@ -75,5 +75,17 @@ TEST(TokenBucket, AHoldVoidsReservationsAndHandsOutNothingBeforeItEnds) {
     EXPECT_EQ(bucket.reserve(t0 + 3s), t0 + 3s);
 }
 
+TEST(TokenBucket, TryTakeTurnsAwayWithoutQueueingAndSaysHowLongToWait) {
+    token_bucket b(1.0, 3); // a burst of 3, then one a second
+    const auto t0 = token_bucket::clock::time_point{} + std::chrono::hours{1};
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(b.try_take(t0), token_bucket::clock::duration::zero()) << i;
+    const auto wait = b.try_take(t0);
+    EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count(), 1000);
+    // Being turned away ten times reserved nothing: the token is there a second later.
+    for (int i = 0; i < 10; ++i) EXPECT_GT(b.try_take(t0 + std::chrono::milliseconds{500}), token_bucket::clock::duration::zero());
+    EXPECT_EQ(b.try_take(t0 + std::chrono::seconds{1}), token_bucket::clock::duration::zero());
+    EXPECT_GT(b.try_take(t0 + std::chrono::seconds{1}), token_bucket::clock::duration::zero());
+}
+
 } // namespace
 } // namespace certq

@@ -1,0 +1,188 @@
+#include "web/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <set>
+#include <stdexcept>
+
+namespace certq::web {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+// The page loads only its own script and style and talks only to its own origin; nothing may
+// frame it. JSON answers carry the same policy, harmless there and strict if one is opened.
+constexpr const char* content_security_policy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+bool has_header(const response& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers)
+        if (beast::iequals(k, name)) return true;
+    return false;
+}
+
+} // namespace
+
+struct http_server::impl : std::enable_shared_from_this<impl> {
+    impl(asio::any_io_executor ex, handler h, server_limits limits)
+        : ex_(ex), acceptor_(ex), handler_(std::move(h)), limits_(limits) {}
+
+    static asio::awaitable<response> answer(std::shared_ptr<impl> self, request req) {
+        try {
+            auto answering = self->handler_(std::move(req));
+            co_return co_await std::move(answering);
+        } catch (const std::exception&) {
+            co_return response{500, "text/plain; charset=utf-8", "internal error\n", {}};
+        }
+    }
+
+    static asio::awaitable<void> write(beast::tcp_stream& stream, response r, unsigned version, bool keep_alive,
+                                       bool head, std::chrono::seconds deadline, bool& ok) {
+        http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+        res.set(http::field::server, "certqd");
+        res.set(http::field::content_type, r.content_type);
+        res.set("X-Content-Type-Options", "nosniff");
+        res.set("Content-Security-Policy", content_security_policy);
+        res.set("X-Frame-Options", "DENY");
+        res.set("Referrer-Policy", "no-referrer");
+        res.set("Cross-Origin-Resource-Policy", "same-origin");
+        if (!has_header(r, "Cache-Control")) res.set(http::field::cache_control, "no-store");
+        for (const auto& [k, v] : r.headers) res.set(k, v);
+        res.keep_alive(keep_alive);
+        res.body() = std::move(r.body);
+        res.prepare_payload();
+        if (head) res.body().clear(); // Content-Length stays that of the GET
+        stream.expires_after(deadline);
+        http::serializer<false, http::string_body> sr{res};
+        if (head) sr.split(true);
+        auto [ec, n] = head ? co_await http::async_write_header(stream, sr, use_nothrow)
+                            : co_await http::async_write(stream, sr, use_nothrow);
+        ok = !ec;
+    }
+
+    static asio::awaitable<void> session(std::shared_ptr<impl> self, tcp::socket socket) {
+        beast::tcp_stream stream(std::move(socket));
+        self->open_.insert(&stream);
+        beast::flat_buffer buffer;
+        bool first = true;
+        for (;;) {
+            // A connection gets `idle` to start a request and `request_deadline` to finish it;
+            // the first one only the deadline.
+            stream.expires_after(first ? self->limits_.request_deadline : self->limits_.idle);
+            first = false;
+            http::request_parser<http::empty_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(self->limits_.header_bytes));
+            auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+            if (self->stopped_) break;
+            if (hec) {
+                if (hec == http::error::header_limit) {
+                    bool ok = false;
+                    response too_large{431, "text/plain; charset=utf-8", "request headers too large\n", {}};
+                    auto writing = write(stream, std::move(too_large), 11, false, false,
+                                         self->limits_.request_deadline, ok);
+                    co_await std::move(writing);
+                }
+                break;
+            }
+            stream.expires_after(self->limits_.request_deadline);
+            auto& head = parser.get();
+            const bool carries_body = parser.content_length().value_or(0) > 0 || parser.chunked();
+            if (carries_body) {
+                bool ok = false;
+                response no_body{413, "text/plain; charset=utf-8", "requests carry no body here\n", {}};
+                auto writing = write(stream, std::move(no_body), head.version(), false, false,
+                                     self->limits_.request_deadline, ok);
+                co_await std::move(writing);
+                break;
+            }
+            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+            if (bec || self->stopped_) break;
+            request req{std::string(head.method_string()), std::string(head.target()),
+                        std::string(head[http::field::host]), std::string(head[http::field::authorization]),
+                        std::string(head[http::field::if_none_match])};
+            const bool is_head = head.method() == http::verb::head;
+            const bool keep_alive = head.keep_alive();
+            const auto version = head.version();
+            auto answering = answer(self, std::move(req));
+            auto r = co_await std::move(answering);
+            if (self->stopped_) break;
+            bool ok = false;
+            auto writing = write(stream, std::move(r), version, keep_alive, is_head, self->limits_.request_deadline, ok);
+            co_await std::move(writing);
+            if (!ok || !keep_alive) break;
+        }
+        self->open_.erase(&stream);
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
+        while (!self->stopped_) {
+            auto [ec, socket] = co_await self->acceptor_.async_accept(use_nothrow);
+            if (ec) {
+                if (ec == asio::error::operation_aborted || self->stopped_) co_return;
+                continue;
+            }
+            if (self->open_.size() >= self->limits_.connections) {
+                boost::system::error_code ignored;
+                socket.close(ignored); // a flood of clients must not exhaust descriptors
+                continue;
+            }
+            asio::co_spawn(self->ex_, session(self, std::move(socket)), asio::detached);
+        }
+    }
+
+    asio::any_io_executor ex_;
+    tcp::acceptor acceptor_;
+    handler handler_;
+    server_limits limits_;
+    std::set<beast::tcp_stream*> open_;
+    bool stopped_ = false;
+};
+
+http_server::http_server(asio::any_io_executor ex, const std::string& listen, handler h, server_limits limits)
+    : impl_(std::make_shared<impl>(ex, std::move(h), limits)) {
+    const auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const auto port = listen.substr(colon + 1);
+    boost::system::error_code ec;
+    tcp::resolver resolver(ex);
+    auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) throw std::runtime_error("http.listen: cannot resolve \"" + listen + "\": " + ec.message());
+    const auto endpoint = results.begin()->endpoint();
+    auto& a = impl_->acceptor_;
+    a.open(endpoint.protocol(), ec);
+    if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("http.listen: cannot listen on " + listen + ": " + ec.message());
+}
+
+http_server::~http_server() { stop(); }
+
+unsigned short http_server::port() const { return impl_->acceptor_.local_endpoint().port(); }
+
+void http_server::start() { asio::co_spawn(impl_->ex_, impl::accept_loop(impl_), asio::detached); }
+
+void http_server::stop() {
+    impl_->stopped_ = true;
+    boost::system::error_code ignored;
+    impl_->acceptor_.close(ignored);
+    for (auto* stream : impl_->open_) stream->socket().close(ignored);
+}
+
+} // namespace certq::web

@@ -1,0 +1,116 @@
+#include "web/json.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace certq::web {
+
+namespace json = boost::json;
+
+namespace {
+
+template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
+json::value time_or_null(const std::optional<std::int64_t>& unix_ms) {
+    return unix_ms ? json::value(format_iso8601(from_unix_ms(*unix_ms))) : json::value(nullptr);
+}
+
+// A column holding a JSON array as text: the array, or the text itself when a user stored
+// something else there (the row is then `invalid`, and the page shows what was written).
+json::value json_column(const std::optional<std::string>& text) {
+    if (!text) return json::array{};
+    boost::system::error_code ec;
+    auto v = json::parse(*text, ec);
+    if (ec || !v.is_array()) return json::value(*text);
+    return v;
+}
+
+} // namespace
+
+std::string verdict_word(dns::outcome o) {
+    return o == dns::outcome::points         ? "points to Azion"
+           : o == dns::outcome::not_pointing ? "not ready"
+                                             : "inconclusive";
+}
+
+json::array to_json(const std::vector<dns::name_report>& reports) {
+    json::array names;
+    for (const auto& r : reports) {
+        const auto v = r.verdict();
+        names.push_back({{"name", r.name},
+                         {"verdict", verdict_word(v.result)},
+                         {"pointing", r.pointing.line},
+                         {"caa", r.caa_found},
+                         {"problem", v.result == dns::outcome::points ? json::value(nullptr) : json::value(v.line)}});
+    }
+    return names;
+}
+
+json::object to_json(const store::row_summary& row) {
+    return {{"id", row.id},
+            {"hostname", row.hostname},
+            {"state", row.state},
+            {"detail", nullable(row.detail)},
+            {"certificate_id", nullable(row.certificate_id)},
+            {"workload_id", nullable(row.workload_id)},
+            {"valid_until", time_or_null(row.valid_until_ms)},
+            {"created_at", row.created_at},
+            {"updated_at", row.updated_at}};
+}
+
+json::object to_json(const store::row_story& row) {
+    json::object domain{{"id", row.id},
+                        {"hostname", row.hostname},
+                        {"alternative_names", json_column(row.alternative_names)},
+                        {"names", json_column(row.names)},
+                        {"state", row.state},
+                        {"detail", nullable(row.detail)},
+                        {"wanted", row.wanted},
+                        {"certificate_id", nullable(row.certificate_id)},
+                        {"certificate_name", nullable(row.certificate_name)},
+                        {"validity", nullable(row.validity)},
+                        {"valid_until", time_or_null(row.valid_until_ms)},
+                        {"renewed_at", nullable(row.renewed_at)},
+                        {"workload_id", nullable(row.workload_id)},
+                        {"attempts", row.attempts},
+                        {"polls", row.polls},
+                        {"next_attempt_at", time_or_null(row.next_attempt_ms)},
+                        {"state_since", format_iso8601(from_unix_ms(row.state_since_ms))},
+                        {"created_at", row.created_at},
+                        {"updated_at", row.updated_at}};
+    json::array transitions;
+    for (const auto& t : row.transitions)
+        transitions.push_back(json::object{{"id", t.id},
+                                           {"at", t.at},
+                                           {"from", nullable(t.from_state)},
+                                           {"to", t.to_state},
+                                           {"detail", nullable(t.detail)}});
+    return {{"domain", std::move(domain)},
+            {"transitions", std::move(transitions)},
+            {"transitions_omitted", row.transitions_omitted}};
+}
+
+json::object to_json(const store::problem_report& report) {
+    json::array groups;
+    for (const auto& g : report.groups)
+        groups.push_back(
+            json::object{{"state", g.state}, {"reason", g.reason}, {"rows", g.rows}, {"example", g.example}});
+    return {{"groups", std::move(groups)}, {"rows_examined", report.rows_examined}, {"limited", report.limited}};
+}
+
+json::object to_json(const std::vector<store::throughput_bucket>& buckets, std::chrono::minutes span,
+                     std::chrono::minutes bucket) {
+    json::array out;
+    for (const auto& b : buckets)
+        out.push_back(json::object{{"start", format_iso8601(b.start)},
+                                   {"active", b.active},
+                                   {"failed", b.failed},
+                                   {"invalid", b.invalid},
+                                   {"dns_failed", b.dns_failed},
+                                   {"moved", b.moved},
+                                   {"removed", b.removed}});
+    return {{"hours", std::chrono::duration_cast<std::chrono::hours>(span).count()},
+            {"bucket_seconds", std::chrono::duration_cast<std::chrono::seconds>(bucket).count()},
+            {"buckets", std::move(out)}};
+}
+
+} // namespace certq::web

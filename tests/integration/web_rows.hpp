@@ -1,0 +1,64 @@
+#pragma once
+// A table with rows in every state for the web tests: a few worked by certqd itself (DNS from
+// NSD, certificates from the simulator), the rest written as a provider's tool would, due in
+// 2100 so certqd leaves them where they are. Hostnames and details carry markup, quotes and
+// Unicode: the page and the API must show them as text.
+
+#include "harness.hpp"
+#include "store/state.hpp"
+
+#include <string>
+
+namespace certq::testing {
+
+/// A detail Azion might return, with everything an attacker would try.
+inline const std::string hostile_detail =
+    "Azion said: <img src=x onerror=\"window.__pwned=1\"> \"quoted\" & 'single' — ünïcödé 例え "
+    "<script>window.__pwned=1</script>";
+/// A hostname certqd will find invalid, quoting it in the detail.
+inline const std::string hostile_hostname = "<script>window.__pwned=1</script>.example.com";
+
+inline daemon_settings web_settings(const std::string& dns_server) {
+    daemon_settings s;
+    s.dns_yaml = "dns:\n  check: true\n  servers: [\"" + dns_server + "\"]\n"
+                 "  edge_hostname: abc123.map.azionedge.net\n"
+                 "  recheck: { first: 1h, max: 1h, give_up_after: 72h }\n";
+    s.http_listen = "127.0.0.1:0";
+    return s;
+}
+
+inline void seed_every_state(environment& env) {
+    auto& db = env.sql();
+    // Worked by certqd: to active, to dns_waiting (a CNAME elsewhere, CAA for another CA), and
+    // to invalid.
+    for (const char* host : {"www.good.example.com", "www.shop.example.com", "shop.caa-strict.net"})
+        db.run("INSERT INTO domains (hostname) VALUES (?1)", {host});
+    db.run("INSERT INTO domains (hostname) VALUES (?1)", {hostile_hostname});
+    // Written directly, one per state, not due before 2100.
+    for (const auto state : all_states) {
+        const std::string name(to_string(state));
+        const auto host = std::string(name == "dns_waiting" ? "dns-waiting" : name == "dns_failed" ? "dns-failed" : name) +
+                          ".rows.example.net";
+        db.run("INSERT INTO domains (hostname) VALUES (?1)", {host});
+        db.run("UPDATE domains SET state = ?1, detail = ?2, next_attempt_at = 4102444800000 WHERE hostname = ?3",
+               {name, name == "failed" ? hostile_detail : "seeded as " + name, host});
+    }
+    db.run("INSERT INTO domains (hostname, alternative_names) VALUES ('xn--bcher-kva.example.net', "
+           "'[\"www.xn--bcher-kva.example.net\"]')");
+    db.run("UPDATE domains SET state = 'failed', detail = ?1, next_attempt_at = 4102444800000 "
+           "WHERE hostname = 'xn--bcher-kva.example.net'",
+           {hostile_detail});
+}
+
+/// Waits until certqd has worked the rows it works; false after the deadline.
+inline bool every_state_settled(environment& env) {
+    return wait_for(
+        [&] {
+            return env.state_of("www.good.example.com") == "active" &&
+                   env.state_of("www.shop.example.com") == "dns_waiting" &&
+                   env.state_of("shop.caa-strict.net") == "dns_waiting" && env.state_of(hostile_hostname) == "invalid";
+        },
+        std::chrono::seconds{30});
+}
+
+} // namespace certq::testing
