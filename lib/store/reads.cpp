@@ -33,8 +33,17 @@ row_page list_rows(sql::connection& db, const row_filter& filter) {
     };
     if (filter.state) add("state = ", std::string(to_string(*filter.state)));
     if (!filter.contains.empty()) {
-        add("lower(hostname) LIKE ", like_pattern(filter.contains));
-        where += " ESCAPE '\\'";
+        std::string any = "(lower(hostname) LIKE ?" + std::to_string(args.size() + 1) + " ESCAPE '\\'";
+        args.emplace_back(like_pattern(filter.contains));
+        if (!filter.contains_too.empty() && filter.contains_too != filter.contains) {
+            any += " OR lower(hostname) LIKE ?" + std::to_string(args.size() + 1) + " ESCAPE '\\'";
+            args.emplace_back(like_pattern(filter.contains_too));
+        }
+        if (!filter.any_name.empty()) {
+            any += " OR id IN (SELECT domain_id FROM row_names WHERE name = ?" + std::to_string(args.size() + 1) + ")";
+            args.emplace_back(filter.any_name);
+        }
+        where += (where.empty() ? " WHERE " : " AND ") + any + ")";
     }
     if (filter.after) add(filter.newest_first ? "id < " : "id > ", *filter.after);
     const auto limit = std::max(filter.limit, 1);
@@ -93,6 +102,14 @@ std::optional<row_story> find_row(sql::connection& db, const std::string& host, 
     r.created_at = row->column_text(17);
     r.updated_at = row->column_text(18);
 
+    if (r.workload_id) {
+        auto count = db.query("SELECT count(*) FROM domains WHERE workload_id = ?1", {*r.workload_id});
+        r.workload_rows = count->step() ? count->column_int(0) : 0;
+        auto others = db.query("SELECT hostname, state FROM domains WHERE workload_id = ?1 AND id != ?2 "
+                               "ORDER BY id LIMIT 20",
+                               {*r.workload_id, r.id});
+        while (others->step()) r.workload_others.emplace_back(others->column_text(0), others->column_text(1));
+    }
     if (max_transitions == 0) return r;
     // The newest first, so a row re-queued a thousand times shows its latest story.
     auto t = db.query("SELECT id, at, from_state, to_state, detail FROM transitions WHERE domain_id = ?1 "
@@ -148,6 +165,7 @@ std::string reason_of(std::string_view detail) {
 
 problem_report problems(sql::connection& db, std::size_t max_rows, std::size_t max_groups) {
     problem_report report;
+    report.max_rows = static_cast<std::int64_t>(max_rows);
     auto stmt = db.query(std::string("SELECT state, coalesce(detail, ''), hostname FROM domains") +
                              db.indexed_by("domains_state") + " WHERE state IN " + problem_states +
                              " ORDER BY id DESC LIMIT ?1",

@@ -32,6 +32,10 @@ struct row_filter {
     std::optional<domain_state> state;
     /// Text the hostname contains, case-insensitively ("" matches every row).
     std::string contains;
+    /// Another spelling of `contains` that also matches (its A-label form), and a name
+    /// any of a row's names (alternative names included) equals; both optional.
+    std::string contains_too;
+    std::string any_name;
     bool newest_first = true;
     /// Keyset paging: the `next` of the previous page.
     std::optional<std::int64_t> after;
@@ -77,6 +81,9 @@ struct row_story {
     std::int64_t state_since_ms = 0;
     std::string created_at;
     std::string updated_at;
+    /// Rows (this one included) that name the same workload, and up to 20 of the others.
+    std::int64_t workload_rows = 0;
+    std::vector<std::pair<std::string, std::string>> workload_others; ///< hostname, state
     /// Oldest first; the newest `max_transitions` when there are more.
     std::vector<transition> transitions;
     std::int64_t transitions_omitted = 0;
@@ -101,6 +108,7 @@ struct problem_report {
     std::vector<problem_group> groups; ///< biggest first
     std::int64_t rows_examined = 0;
     bool limited = false; ///< more problem rows exist than were read
+    std::int64_t max_rows = 0; ///< how many are read at most
 };
 
 /// Groups the newest `max_rows` rows in invalid, dns_waiting, dns_failed, throttled, failed

@@ -69,6 +69,13 @@ store::row_filter list_filter(const boost::urls::url_view& u) {
         } else if (p.key == "q") {
             if (p.value.size() > 253) throw bad_request("q: at most 253 characters (a hostname's length)");
             f.contains = p.value;
+            // A whole name also finds the row that has it as an alternative name, and a
+            // Unicode name the row stored in its A-label form.
+            std::string why;
+            if (const auto name = hostname::normalise(p.value, why)) {
+                f.contains_too = *name;
+                f.any_name = *name;
+            }
         } else if (p.key == "order") {
             if (p.value != "newest" && p.value != "oldest")
                 throw bad_request("order: newest or oldest, got " + shown(p.value));

@@ -84,7 +84,15 @@ json::object to_json(const store::row_story& row) {
                                            {"from", nullable(t.from_state)},
                                            {"to", t.to_state},
                                            {"detail", nullable(t.detail)}});
+    json::value workload = nullptr;
+    if (row.workload_id) {
+        json::array others;
+        for (const auto& [host, state] : row.workload_others)
+            others.push_back(json::object{{"hostname", host}, {"state", state}});
+        workload = json::object{{"id", *row.workload_id}, {"rows", row.workload_rows}, {"others", std::move(others)}};
+    }
     return {{"domain", std::move(domain)},
+            {"workload", std::move(workload)},
             {"transitions", std::move(transitions)},
             {"transitions_omitted", row.transitions_omitted}};
 }
@@ -94,7 +102,10 @@ json::object to_json(const store::problem_report& report) {
     for (const auto& g : report.groups)
         groups.push_back(
             json::object{{"state", g.state}, {"reason", g.reason}, {"rows", g.rows}, {"example", g.example}});
-    return {{"groups", std::move(groups)}, {"rows_examined", report.rows_examined}, {"limited", report.limited}};
+    return {{"groups", std::move(groups)},
+            {"rows_examined", report.rows_examined},
+            {"limited", report.limited},
+            {"max_rows", report.max_rows}};
 }
 
 json::object to_json(const std::vector<store::throughput_bucket>& buckets, std::chrono::minutes span,

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 
@@ -29,6 +30,57 @@ double start_until_ready(testing::environment& env, testing::notify_socket& noti
     const auto ready = notify.arrived("READY=1");
     if (!ready) throw std::runtime_error("certqd ended before it was ready\n" + daemon->output());
     return std::chrono::duration<double>(*ready - spawned).count();
+}
+
+// The median of three answers to GET target, in milliseconds; throws unless each is a 200.
+double median_get_ms(unsigned short port, const std::string& target) {
+    std::vector<double> ms;
+    for (int i = 0; i < 3; ++i) {
+        const auto began = std::chrono::steady_clock::now();
+        const auto r = testing::http_fetch(port, target);
+        ms.push_back(seconds_since(began) * 1000);
+        if (r.status != 200)
+            throw std::runtime_error("GET " + target + " answered " + std::to_string(r.status) + ": " + r.body);
+    }
+    return percentile(ms, 0.5);
+}
+
+// The web API's reads on the large table, as a control panel and the page make them.
+void time_web_reads(unsigned short port, int rows, const std::string& section, report& r, boost::json::object& raw) {
+    const auto last = std::to_string(rows - 1);
+    const std::vector<std::pair<std::string, std::string>> reads{
+        {"status", "/api/v1/status"},
+        {"first page (50 rows)", "/api/v1/domains?limit=50"},
+        {"a page half-way (keyset)", "/api/v1/domains?limit=50&after=" + std::to_string(rows / 2)},
+        {"the last page, oldest first", "/api/v1/domains?limit=50&order=oldest&after=" + std::to_string(rows - 50)},
+        {"one state (5 %)", "/api/v1/domains?state=dns_waiting&limit=50"},
+        {"search, many matches", "/api/v1/domains?q=customer99&limit=50"},
+        {"search, one match (whole table read)", "/api/v1/domains?q=customer" + last + ".&limit=50"},
+        {"search, a whole name", "/api/v1/domains?q=shop" + last + ".customer" + last + ".com&limit=50"},
+        {"one row's story", "/api/v1/domains/shop" + last + ".customer" + last + ".com"},
+        {"problems grouped", "/api/v1/problems"},
+        {"throughput, 24 h", "/api/v1/throughput?hours=24"},
+    };
+    for (const auto& [name, target] : reads) {
+        const auto ms = median_get_ms(port, target);
+        raw[name] = ms;
+        r.add({section, "API: " + name, fixed(ms, 1) + " ms", "", std::nullopt});
+    }
+    // Paging on: 100 pages one after the other, each from the previous page's `next`.
+    std::vector<double> pages;
+    std::string next;
+    for (int i = 0; i < 100; ++i) {
+        const auto began = std::chrono::steady_clock::now();
+        const auto page = testing::http_fetch(port, "/api/v1/domains?limit=50" + (next.empty() ? "" : "&after=" + next));
+        pages.push_back(seconds_since(began) * 1000);
+        const auto v = boost::json::parse(page.body).as_object();
+        if (v.at("next").is_null()) break;
+        next = std::string(v.at("next").as_string());
+    }
+    const auto worst = *std::max_element(pages.begin(), pages.end());
+    raw["100 pages: max ms"] = worst;
+    raw["100 pages: p50 ms"] = percentile(pages, 0.5);
+    r.add({section, "API: 100 pages in a row, slowest", fixed(worst, 1) + " ms", "<= 50 ms", worst <= 50});
 }
 
 } // namespace
@@ -70,6 +122,7 @@ void run_scale(const bench_options& o, report& r) {
         std::fflush(stdout);
         auto settings = bench_daemon(o);
         settings.requests_per_second = 1; // the rows' API traffic is not what is measured here
+        settings.http_listen = "127.0.0.1:0";
         testing::environment env(realistic_sim(o), settings);
         // The mix of a large provider: most rows served, a queue, some pending, some waiting
         // for DNS. Every insert records its transition and event, as a user's INSERT does.
@@ -98,6 +151,10 @@ void run_scale(const bench_options& o, report& r) {
         const double status_seconds = seconds_since(status_began);
         if (rc != 0)
             throw std::runtime_error("certq status failed on the large database:\n" + status_text);
+        boost::json::object web;
+        const auto port = testing::logged_http_port(*daemon);
+        if (port == 0) throw std::runtime_error("certqd did not log its HTTP port\n" + daemon->output());
+        time_web_reads(port, o.ready_rows, section, r, web);
         const auto usage = usage_of(daemon->pid());
         daemon->signal(SIGTERM);
         daemon->wait(60s);
@@ -113,7 +170,8 @@ void run_scale(const bench_options& o, report& r) {
                                 {"status_seconds", status_seconds},
                                 {"peak_rss_mib", usage.peak_rss_mib},
                                 {"database_bytes", bytes},
-                                {"build_seconds", build_seconds}};
+                                {"build_seconds", build_seconds},
+                                {"web_ms", std::move(web)}};
     }
 }
 

@@ -39,7 +39,10 @@ inline void seed_every_state(environment& env) {
         const std::string name(to_string(state));
         const auto host = std::string(name == "dns_waiting" ? "dns-waiting" : name == "dns_failed" ? "dns-failed" : name) +
                           ".rows.example.net";
-        db.run("INSERT INTO domains (hostname) VALUES (?1)", {host});
+        // Two rows share a workload (named at the insert: naming one later makes a row due).
+        const bool on_workload = name == "active" || name == "moved";
+        db.run("INSERT INTO domains (hostname, workload_id) VALUES (?1, ?2)",
+               {host, on_workload ? sql::arg(77) : sql::arg(nullptr)});
         db.run("UPDATE domains SET state = ?1, detail = ?2, next_attempt_at = 4102444800000 WHERE hostname = ?3",
                {name, name == "failed" ? hostile_detail : "seeded as " + name, host});
     }

@@ -118,6 +118,10 @@ TEST_F(Web, RowsAreListedFilteredSearchedAndPagedByKey) {
     ASSERT_EQ(script.size(), 1u);
     EXPECT_EQ(script[0].at("hostname").as_string(), hostile_hostname);
     EXPECT_TRUE(get_json("/api/v1/domains?q=%25").at("domains").as_array().empty()); // % is literal
+    // A Unicode name typed in full finds the row stored in its A-label form.
+    const auto unicode = get_json("/api/v1/domains?q=" + percent_encoded("bücher.example.net")).at("domains").as_array();
+    ASSERT_EQ(unicode.size(), 1u);
+    EXPECT_EQ(unicode[0].at("hostname").as_string(), "xn--bcher-kva.example.net");
 }
 
 TEST_F(Web, ARowsStoryComesWithItsTransitionsAndNames) {
@@ -135,6 +139,12 @@ TEST_F(Web, ARowsStoryComesWithItsTransitionsAndNames) {
     const auto hostile = get_json("/api/v1/domains/" + percent_encoded(hostile_hostname)).as_object();
     EXPECT_EQ(hostile.at("domain").at("hostname").as_string(), hostile_hostname);
     EXPECT_EQ(hostile.at("domain").at("state").as_string(), "invalid");
+
+    EXPECT_TRUE(story.at("workload").is_null());
+    const auto on_workload = get_json("/api/v1/domains/active.rows.example.net").at("workload").as_object();
+    EXPECT_EQ(on_workload.at("id").as_int64(), 77);
+    EXPECT_EQ(on_workload.at("rows").as_int64(), 2);
+    EXPECT_EQ(on_workload.at("others").at(0).at("hostname").as_string(), "moved.rows.example.net");
 
     const auto unicode = get_json("/api/v1/domains/xn--bcher-kva.example.net").at("domain").as_object();
     EXPECT_EQ(unicode.at("alternative_names").as_array().at(0).as_string(), "www.xn--bcher-kva.example.net");

@@ -73,6 +73,22 @@ TEST_P(Reads, SearchIsCaseInsensitiveAndTakesLikeCharactersLiterally) {
     EXPECT_EQ(all_pages(f).size(), 4u);
 }
 
+TEST_P(Reads, AWholeNameAlsoFindsTheRowThatHasItAsAnAlternativeNameOrInItsALabelForm) {
+    const auto id = add("shop.example.com");
+    sql().run("INSERT INTO row_names (domain_id, name) VALUES (?1, 'shop.example.com'), (?1, 'www.shop.example.org')",
+              {id});
+    add("xn--bcher-kva.example.net");
+    row_filter f;
+    f.contains = "www.shop.example.org";
+    EXPECT_TRUE(all_pages(f).empty());
+    f.any_name = "www.shop.example.org";
+    EXPECT_EQ(all_pages(f), std::vector<std::string>{"shop.example.com"});
+    row_filter unicode;
+    unicode.contains = "bücher.example.net";
+    unicode.contains_too = "xn--bcher-kva.example.net";
+    EXPECT_EQ(all_pages(unicode), std::vector<std::string>{"xn--bcher-kva.example.net"});
+}
+
 TEST_P(Reads, ARowsStoryHasItsTransitionsOldestFirstAndFindsAnAbsoluteName) {
     const auto id = add("story.example.com");
     sql().run("UPDATE domains SET state = 'dns_waiting', detail = 'not yet' WHERE id = ?1", {id});

@@ -358,7 +358,7 @@ function renderProblems(p) {
     ul.append(li);
   }
   let note = Number.isFinite(Number(p.rows_examined)) ? `${plural(p.rows_examined, 'problem row', 'problem rows')} examined` : '';
-  if (p.limited) note += ' (only the newest 20,000 read)';
+  if (p.limited) note += ` (only the newest ${Number.isFinite(Number(p.max_rows)) ? num(Number(p.max_rows)) : 'rows'} read)`;
   $('problems-note').textContent = note;
 }
 
@@ -684,7 +684,25 @@ function renderStory(story) {
       ['renewed', d.renewed_at ? timeEl(d.renewed_at) : null],
     ]);
   }
-  dl($('workload'), [['id', d.workload_id == null ? 'none (certificate only)' : d.workload_id]]);
+  const w = story.workload && typeof story.workload === 'object' ? story.workload : null;
+  const others = w && Array.isArray(w.others) ? w.others : [];
+  let list = null;
+  if (others.length) {
+    list = el('ul', 'names');
+    for (const o of others) {
+      if (!o || typeof o.hostname !== 'string') continue;
+      const li = el('li');
+      const a = el('a', '', o.hostname);
+      a.href = domainHref(o.hostname);
+      li.append(a, ' ', badge(o.state));
+      list.append(li);
+    }
+  }
+  dl($('workload'), [
+    ['id', d.workload_id == null ? 'none (certificate only)' : d.workload_id],
+    ['rows on it', w ? num(w.rows) : undefined],
+    ['others', list ?? (w ? 'none' : undefined)],
+  ]);
 
   // Newest first: the question is usually "what happened last".
   const ol = $('timeline');
