@@ -125,6 +125,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             if (!ok || !keep_alive) break;
         }
         self->open_.erase(&stream);
+        --self->sessions_;
         boost::system::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
@@ -136,11 +137,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
                 if (ec == asio::error::operation_aborted || self->stopped_) co_return;
                 continue;
             }
-            if (self->open_.size() >= self->limits_.connections) {
+            if (self->sessions_ >= self->limits_.connections) {
                 boost::system::error_code ignored;
                 socket.close(ignored); // a flood of clients must not exhaust descriptors
                 continue;
             }
+            ++self->sessions_; // counted here, not when the session first runs: a burst is capped too
             asio::co_spawn(self->ex_, session(self, std::move(socket)), asio::detached);
         }
     }
@@ -150,6 +152,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     handler handler_;
     server_limits limits_;
     std::set<beast::tcp_stream*> open_;
+    std::size_t sessions_ = 0;
     bool stopped_ = false;
 };
 

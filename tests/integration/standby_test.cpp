@@ -90,6 +90,14 @@ TEST_F(Standby,
     EXPECT_EQ(metric_value(port_a, "certq_leader"), 1);
     EXPECT_EQ(metric_value(port_b, "certq_leader"), 0);
     EXPECT_EQ(http_get(port_b, "/healthz").first, 200u) << "a standby is healthy";
+    // A standby answers the page and the API from the same database, saying what it is.
+    const auto standby_status = http_get(port_b, "/api/v1/status");
+    EXPECT_EQ(standby_status.first, 200u);
+    EXPECT_NE(standby_status.second.find("\"role\":\"standby\""), std::string::npos) << standby_status.second;
+    EXPECT_NE(http_get(port_a, "/api/v1/status").second.find("\"role\":\"leader\""), std::string::npos);
+    const auto page = http_get(port_b, "/api/v1/domains?q=shop&limit=5");
+    EXPECT_EQ(page.first, 200u) << page.second;
+    EXPECT_NE(page.second.find("\"next\":\""), std::string::npos) << page.second;
 
     ASSERT_TRUE(wait_for(
         [&] { return count("SELECT count(*) FROM domains WHERE state = 'active'") >= 60; }, 60s))

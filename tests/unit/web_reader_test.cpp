@@ -1,0 +1,89 @@
+// The web's reader: its own read-only connection on its own thread, each job bounded in time,
+// and a full queue turned away instead of growing.
+
+#include "temp_db.hpp"
+#include "web/reader.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+namespace certq::web {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class WebReader : public testing::temp_db_test {
+protected:
+    void SetUp() override {
+        temp_db_test::SetUp();
+        store::domain_store created(path_); // the schema, as certqd makes it before the web starts
+        created.sql().run("INSERT INTO domains (hostname) VALUES ('a.example.com')");
+    }
+    template <class F> auto run(reader& r, F job) {
+        asio::io_context ioc;
+        auto f = asio::co_spawn(ioc, [&]() -> asio::awaitable<std::invoke_result_t<F&, sql::connection&>> {
+            co_return co_await r.run(std::move(job));
+        }, asio::use_future);
+        ioc.run();
+        return f.get();
+    }
+};
+
+TEST_F(WebReader, AJobPastItsTimeLimitIsInterruptedAndTheNextOneRuns) {
+    reader r(path_.string(), std::nullopt, 200ms);
+    const auto endless = [](sql::connection& c) {
+        auto q = c.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n");
+        return q->step() ? q->column_int(0) : std::int64_t{0};
+    };
+    const auto began = std::chrono::steady_clock::now();
+    EXPECT_THROW(run(r, endless), store::database_error);
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 10s) << "interrupted, not run to its end";
+    const auto count = [](sql::connection& c) {
+        auto q = c.query("SELECT count(*) FROM domains");
+        return q->step() ? q->column_int(0) : std::int64_t{-1};
+    };
+    EXPECT_EQ(run(r, count), 1);
+}
+
+TEST_F(WebReader, TheConnectionCannotWrite) {
+    reader r(path_.string(), std::nullopt);
+    const auto write = [](sql::connection& c) { return c.run("DELETE FROM domains"); };
+    EXPECT_THROW(run(r, write), store::database_error);
+    store::domain_store check(path_);
+    auto rows = check.sql().query("SELECT count(*) FROM domains");
+    ASSERT_TRUE(rows->step());
+    EXPECT_EQ(rows->column_int(0), 1);
+}
+
+TEST_F(WebReader, OnPostgreSqlTooAJobPastItsTimeLimitIsCancelledAndNothingIsWritten) {
+    if (!testing::pg_server::available()) GTEST_SKIP() << "PostgreSQL is not installed; scripts/setup installs it";
+    const auto uri = testing::shared_pg_server().fresh_database();
+    store::domain_store created(uri);
+    reader r(uri, std::nullopt, 200ms);
+    const auto slow = [](sql::connection& c) {
+        auto q = c.query("SELECT count(*) FROM pg_sleep(5)");
+        return q->step() ? q->column_int(0) : std::int64_t{0};
+    };
+    const auto began = std::chrono::steady_clock::now();
+    EXPECT_THROW(run(r, slow), store::database_error);
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 4s);
+    const auto write = [](sql::connection& c) { return c.run("DELETE FROM domains"); };
+    EXPECT_THROW(run(r, write), store::database_error);
+    const auto one = [](sql::connection& c) {
+        auto q = c.query("SELECT 1");
+        return q->step() ? q->column_int(0) : std::int64_t{0};
+    };
+    EXPECT_EQ(run(r, one), 1);
+}
+
+TEST_F(WebReader, AFullQueueIsTurnedAwayAtOnce) {
+    reader r(path_.string(), std::nullopt, 5s, 0);
+    const auto count = [](sql::connection&) { return 1; };
+    EXPECT_THROW(run(r, count), reader_busy);
+}
+
+} // namespace
+} // namespace certq::web
