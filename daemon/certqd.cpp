@@ -312,8 +312,14 @@ int main(int argc, char** argv) {
         std::optional<certq::web::http_server> http; // last: its sessions use everything above
         if (!cfg.http.listen.empty()) {
             web_reader.emplace(cfg.database.string(), certq::database_password());
-            if (!resolver) web_dns.emplace(ioc.get_executor(), dns_options_of(cfg));
-            auto& explainer = resolver ? *resolver : *web_dns;
+            if (!resolver) {
+                try {
+                    web_dns.emplace(ioc.get_executor(), dns_options_of(cfg));
+                } catch (const std::exception& e) {
+                    spdlog::warn("the API's live DNS checks are off: {}", e.what());
+                }
+            }
+            certq::dns::checker* explainer = resolver ? &*resolver : web_dns ? &*web_dns : nullptr;
             web_api.emplace(
                 *web_reader,
                 [&] {
@@ -327,7 +333,10 @@ int main(int argc, char** argv) {
                     f.expiry_warning = cfg.monitor.expiry_warning;
                     return f;
                 },
-                [&explainer](std::vector<std::string> names) { return explainer.explain(std::move(names)); });
+                explainer ? certq::web::api::dns_explainer([explainer](std::vector<std::string> names) {
+                    return explainer->explain(std::move(names));
+                })
+                          : nullptr);
             const auto metrics_answer = [&] {
                 metrics.rate_configured = cfg.azion.rate_limit.requests_per_second;
                 metrics.rate_current = api.current_rate();
@@ -368,7 +377,7 @@ int main(int argc, char** argv) {
         std::function<void()> await_hangup = [&] {
             hangup.async_wait([&](const boost::system::error_code& ec, int) {
                 if (ec) return;
-                reload(config_file, cfg, api, resolver ? &*resolver : nullptr, sched);
+                reload(config_file, cfg, api, resolver ? &*resolver : web_dns ? &*web_dns : nullptr, sched);
                 await_hangup();
             });
         };

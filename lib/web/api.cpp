@@ -114,7 +114,9 @@ json::object status_json(const store::queue_status& st, const live_facts& facts)
             {"throughput",
              {{"window_seconds", st.window.count()},
               {"finished", st.finished_recently},
-              {"per_minute", st.per_minute ? json::value(std::round(*st.per_minute * 100) / 100) : json::value(nullptr)}}},
+              {"per_minute", st.per_minute ? json::value(std::round(*st.per_minute * 100) / 100) : json::value(nullptr)},
+              {"span_seconds", st.span ? json::value(static_cast<double>(st.span->count()) / 1000.0)
+                                       : json::value(nullptr)}}},
             {"eta_seconds", eta ? json::value(eta->count()) : json::value(nullptr)},
             {"rate",
              {{"configured", facts.rate_configured},
@@ -237,6 +239,7 @@ asio::awaitable<response> api::dns_check(std::string host) {
     if (!row) co_return json_error(404, "no row for hostname " + shown(host));
     auto names = hostname::parse_row_names(row->hostname, row->alternative_names);
     if (!names.ok()) co_return json_error(422, "the row's names cannot be checked: " + names.why);
+    if (!dns_) co_return json_error(503, "live DNS checks are off: certqd could not start a resolver (see its log)");
     // The budget is spent only on checks that will run.
     const auto wait = dns_budget_.try_take(token_bucket::clock::now());
     if (wait > token_bucket::clock::duration::zero()) {

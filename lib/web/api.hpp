@@ -38,7 +38,7 @@ public:
     /// The DNS pre-check's explanation of some names (dns::checker::explain).
     using dns_explainer = std::function<boost::asio::awaitable<std::vector<dns::name_report>>(std::vector<std::string>)>;
 
-    /// Live DNS checks are limited to `dns_rate` a second with a burst of `dns_burst`: each
+    /// `dns` may be empty: the checks then answer 503. Live DNS checks are limited to `dns_rate` a second with a burst of `dns_burst`: each
     /// one sends real queries, so a page left open, or a script, must not turn certqd into a
     /// resolver's load generator.
     api(reader& db, facts_source facts, dns_explainer dns, double dns_rate = 1, int dns_burst = 5);

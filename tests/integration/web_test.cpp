@@ -95,6 +95,7 @@ TEST_F(Web, StatusCountsWhatTheDatabaseHolds) {
     EXPECT_TRUE(status.at("webhooks").as_array().empty());
     EXPECT_TRUE(status.contains("eta_seconds"));
     EXPECT_TRUE(status.at("throughput").as_object().contains("per_minute"));
+    EXPECT_TRUE(status.at("throughput").as_object().contains("span_seconds"));
 }
 
 TEST_F(Web, RowsAreListedFilteredSearchedAndPagedByKey) {

@@ -280,7 +280,11 @@ function renderStatus(st) {
   const pm = Number(tp.per_minute);
   $('throughput').textContent = tp.per_minute === null || tp.per_minute === undefined || !Number.isFinite(pm) ? '—' : `${dec1(pm)} /min`;
   const win = Number(tp.window_seconds);
-  $('throughput-sub').textContent = Number.isFinite(win) && win > 0 ? `${num(tp.finished)} finished in the last ${humanSpan(win)}` : '';
+  // The rate is measured over the span its finishes took (the CLI's "over the last 4 s"), which
+  // a short run makes much shorter than the window they were counted in.
+  const span = Number(tp.span_seconds);
+  const over = tp.span_seconds != null && Number.isFinite(span) && span > 0 ? `, measured over ${humanSpan(span)}` : '';
+  $('throughput-sub').textContent = Number.isFinite(win) && win > 0 ? `${num(tp.finished)} finished in the last ${humanSpan(win)}${over}` : '';
 
   $('eta').textContent = eta(st.eta_seconds);
 
@@ -810,6 +814,7 @@ async function runDns() {
     renderDns(r);
   } catch (e) {
     if (isAbort(e) || ctl !== dnsCtl) return;
+    $('dns-summary').textContent = '';
     msg.hidden = false;
     msg.classList.toggle('bad', e.status !== 429);
     if (e.status === 429) {
