@@ -59,20 +59,16 @@ protected:
     void SetUp() override {
         if (const auto why = missing_browser(scratch_); !why.empty())
             GTEST_SKIP() << why << "; scripts/setup installs it (chromium, chromium-driver, python3-selenium)";
-        nsd_ = std::make_unique<nsd_server>(nsd_dir_);
-        env_ = std::make_unique<environment>(sim::sim_options{}, web_settings(nsd_->address()));
-        seed_every_state(*env_);
-        daemon_ = env_->start_daemon();
-        port_ = logged_http_port(*daemon_);
-        ASSERT_NE(port_, 0) << daemon_->output();
-        ASSERT_TRUE(every_state_settled(*env_)) << daemon_->output();
+        ASSERT_EQ(web_.start(), "");
+        env_ = web_.env.get();
+        daemon_ = web_.daemon.get();
+        port_ = web_.port;
     }
 
     scratch_dir scratch_;
-    scratch_dir nsd_dir_;
-    std::unique_ptr<nsd_server> nsd_;
-    std::unique_ptr<environment> env_;
-    std::unique_ptr<process> daemon_;
+    web_daemon web_;
+    environment* env_ = nullptr;
+    process* daemon_ = nullptr;
     unsigned short port_ = 0;
 };
 

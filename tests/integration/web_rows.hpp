@@ -64,4 +64,26 @@ inline bool every_state_settled(environment& env) {
         std::chrono::seconds{30});
 }
 
+/// NSD for the customer zones, the simulator, and the real certqd serving HTTP on a free port,
+/// over seed_every_state's rows once certqd has worked the ones it works.
+struct web_daemon {
+    scratch_dir nsd_dir;
+    std::unique_ptr<nsd_server> nsd;
+    std::unique_ptr<environment> env;
+    std::unique_ptr<process> daemon;
+    unsigned short port = 0;
+
+    /// "" when all is up, else what is not (with certqd's log).
+    std::string start() {
+        nsd = std::make_unique<nsd_server>(nsd_dir);
+        env = std::make_unique<environment>(sim::sim_options{}, web_settings(nsd->address()));
+        seed_every_state(*env);
+        daemon = env->start_daemon();
+        port = logged_http_port(*daemon);
+        if (port == 0) return "certqd logged no HTTP port:\n" + daemon->output();
+        if (!every_state_settled(*env)) return "certqd did not work the rows it works:\n" + daemon->output();
+        return "";
+    }
+};
+
 } // namespace certq::testing

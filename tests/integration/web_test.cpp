@@ -46,13 +46,9 @@ std::string percent_encoded(const std::string& text) {
 class Web : public ::testing::Test {
 protected:
     void SetUp() override {
-        nsd_ = std::make_unique<nsd_server>(nsd_dir_);
-        env_ = std::make_unique<environment>(sim::sim_options{}, web_settings(nsd_->address()));
-        seed_every_state(*env_);
-        daemon_ = env_->start_daemon();
-        port_ = logged_http_port(*daemon_);
-        ASSERT_NE(port_, 0) << daemon_->output();
-        ASSERT_TRUE(every_state_settled(*env_)) << daemon_->output();
+        ASSERT_EQ(web_.start(), "");
+        env_ = web_.env.get();
+        port_ = web_.port;
     }
     json::value get_json(const std::string& target, unsigned expect = 200) {
         const auto r = http_fetch(port_, target);
@@ -62,10 +58,8 @@ protected:
         return parse_json(r);
     }
 
-    scratch_dir nsd_dir_;
-    std::unique_ptr<nsd_server> nsd_;
-    std::unique_ptr<environment> env_;
-    std::unique_ptr<process> daemon_;
+    web_daemon web_;
+    environment* env_ = nullptr;
     unsigned short port_ = 0;
 };
 
