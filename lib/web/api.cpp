@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cmath>
@@ -27,6 +28,21 @@ struct bad_request : std::runtime_error {
 
 response json_answer(const json::value& v) {
     return {200, "application/json", to_json_text(v) + "\n", {}};
+}
+
+// Text from the URL is kept as bytes; PostgreSQL refuses bytes that are not UTF-8, and no
+// hostname holds them, so they are the client's mistake.
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (std::size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+        i += n;
+    }
+    return true;
 }
 
 std::string shown(std::string_view text) { return to_json_text(json::value(text.substr(0, 100))); }
@@ -68,6 +84,7 @@ store::row_filter list_filter(const boost::urls::url_view& u) {
             if (!f.state) throw bad_request("state: unknown state " + shown(p.value) + "; one of " + state_words());
         } else if (p.key == "q") {
             if (p.value.size() > 253) throw bad_request("q: at most 253 characters (a hostname's length)");
+            if (!valid_utf8(p.value)) throw bad_request("q: not UTF-8 text");
             f.contains = p.value;
             // A whole name also finds the row that has it as an alternative name, and a
             // Unicode name the row stored in its A-label form.
@@ -128,7 +145,7 @@ json::object status_json(const store::queue_status& st, const live_facts& facts)
               {"within_seconds", std::chrono::duration_cast<std::chrono::seconds>(st.expiry_warning).count()}}}};
 }
 
-// Bucket sizes that give the chart 50 to 150 bars.
+// Bucket sizes that give the chart between 36 and 168 bars.
 std::chrono::minutes bucket_for(std::chrono::hours span) {
     using namespace std::chrono_literals;
     return span <= 2h ? 1min : span <= 6h ? 5min : span <= 24h ? 10min : span <= 72h ? 30min : 60min;
@@ -140,6 +157,32 @@ json::object index_json() {
                          "/api/v1/domains?state=&q=&order=newest&limit=50&after=", "/api/v1/domains/{hostname}",
                          "/api/v1/domains/{hostname}/dns"}},
             {"docs", "README.md, section \"JSON API\""}};
+}
+
+json::object page_json(const store::row_page& page) {
+    json::array rows;
+    for (const auto& r : page.rows) rows.push_back(to_json(r));
+    return {{"domains", std::move(rows)},
+            {"next", page.next ? json::value(std::to_string(*page.next)) : json::value(nullptr)}};
+}
+
+json::object dns_json(const std::string& host, const std::vector<dns::name_report>& reports) {
+    bool all_point = !reports.empty();
+    for (const auto& r : reports) all_point = all_point && r.verdict().result == dns::outcome::points;
+    return {{"host", host},
+            {"checked_at", format_iso8601(wall_now())},
+            {"would_request", all_point},
+            {"names", to_json(reports)}};
+}
+
+// What a client is told when a read fails: whether it ran out of time; the rest (which may
+// name the server, user or file) goes to the log only.
+response database_failure(const store::database_error& e) {
+    const std::string what = e.what();
+    if (what.find("interrupt") != std::string::npos || what.find("statement timeout") != std::string::npos)
+        return json_error(503, "the read took longer than its time limit; narrow it (a state, a longer search text)");
+    spdlog::warn("web: a read failed: {}", what);
+    return json_error(503, "the database did not answer; certqd's log says why");
 }
 
 } // namespace
@@ -165,6 +208,9 @@ asio::awaitable<response> api::handle(request req) {
     while (!path.empty() && path.back().empty()) path.pop_back(); // "/api/v1/" as "/api/v1"
     // path[0..1] are "api", "v1" (the site routed on them).
     const std::vector<std::string> rest(path.begin() + std::min<std::size_t>(2, path.size()), path.end());
+    for (const auto& segment : rest)
+        if (!valid_utf8(segment) || segment.size() > 1024)
+            co_return json_error(400, "the path holds bytes that are not UTF-8 text, or a part over 1,024 bytes");
     try {
         if (rest.empty()) {
             only_known(u, {});
@@ -203,11 +249,7 @@ asio::awaitable<response> api::handle(request req) {
             const auto filter = list_filter(u);
             auto job = [filter](sql::connection& c) { return store::list_rows(c, filter); };
             const auto page = co_await db_.run(std::move(job));
-            json::array rows;
-            for (const auto& r : page.rows) rows.push_back(to_json(r));
-            co_return json_answer(json::object{
-                {"domains", std::move(rows)},
-                {"next", page.next ? json::value(std::to_string(*page.next)) : json::value(nullptr)}});
+            co_return json_answer(page_json(page));
         }
         if (rest.size() == 2 && rest[0] == "domains") {
             only_known(u, {});
@@ -228,7 +270,10 @@ asio::awaitable<response> api::handle(request req) {
         r.headers.emplace_back("Retry-After", "1");
         co_return r;
     } catch (const store::database_error& e) {
-        co_return json_error(503, std::string("the database did not answer: ") + e.what());
+        co_return database_failure(e);
+    } catch (const std::exception& e) {
+        spdlog::error("web: {} failed: {}", u.path(), e.what());
+        co_return json_error(500, "certqd failed to answer; its log says why");
     }
     co_return json_error(404, "no such endpoint: " + shown(u.path()) + "; GET /api/v1/ lists them");
 }
@@ -251,12 +296,7 @@ asio::awaitable<response> api::dns_check(std::string host) {
     }
     auto explaining = dns_(names.names);
     const auto reports = co_await std::move(explaining);
-    bool all_point = !reports.empty();
-    for (const auto& r : reports) all_point = all_point && r.verdict().result == dns::outcome::points;
-    co_return json_answer(json::object{{"host", row->hostname},
-                                       {"checked_at", format_iso8601(wall_now())},
-                                       {"would_request", all_point},
-                                       {"names", to_json(reports)}});
+    co_return json_answer(dns_json(row->hostname, reports));
 }
 
 } // namespace certq::web

@@ -8,7 +8,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
 #include <set>
+#include <utility>
 #include <stdexcept>
 
 namespace certq::web {
@@ -67,20 +71,52 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         if (head) res.body().clear(); // Content-Length stays that of the GET
         stream.expires_after(deadline);
         http::serializer<false, http::string_body> sr{res};
-        if (head) sr.split(true);
-        auto [ec, n] = head ? co_await http::async_write_header(stream, sr, use_nothrow)
-                            : co_await http::async_write(stream, sr, use_nothrow);
+        // One co_await per statement: gcc 12 mishandles them inside a conditional expression.
+        boost::system::error_code ec;
+        if (head) {
+            sr.split(true);
+            auto [e, n] = co_await http::async_write_header(stream, sr, use_nothrow);
+            ec = e;
+        } else {
+            auto [e, n] = co_await http::async_write(stream, sr, use_nothrow);
+            ec = e;
+        }
         ok = !ec;
     }
 
-    static asio::awaitable<void> session(std::shared_ptr<impl> self, tcp::socket socket) {
+    // A connection's place in the counts, given back however its session ends (or if it never
+    // runs): the cap must not leak, and stop() must never see a stream that is gone.
+    struct slot {
+        std::shared_ptr<impl> owner;
+        asio::ip::address from;
+        beast::tcp_stream* stream = nullptr;
+
+        slot(std::shared_ptr<impl> o, asio::ip::address a) : owner(std::move(o)), from(a) {
+            ++owner->sessions_;
+            ++owner->per_address_[from];
+        }
+        slot(slot&& other) noexcept
+            : owner(std::move(other.owner)), from(other.from), stream(std::exchange(other.stream, nullptr)) {}
+        slot(const slot&) = delete;
+        slot& operator=(const slot&) = delete;
+        slot& operator=(slot&&) = delete;
+        ~slot() {
+            if (!owner) return;
+            if (stream) owner->open_.erase(stream);
+            --owner->sessions_;
+            if (--owner->per_address_[from] == 0) owner->per_address_.erase(from);
+        }
+    };
+
+    static asio::awaitable<void> session(std::shared_ptr<impl> self, tcp::socket socket, slot place) {
         beast::tcp_stream stream(std::move(socket));
         self->open_.insert(&stream);
+        place.stream = &stream;
         beast::flat_buffer buffer;
         bool first = true;
-        for (;;) {
-            // A connection gets `idle` to start a request and `request_deadline` to finish it;
-            // the first one only the deadline.
+        while (!self->stopped_) {
+            // The first request's headers must arrive within `request_deadline` of connecting;
+            // on a kept-alive connection the next one's within `idle` of the last answer.
             stream.expires_after(first ? self->limits_.request_deadline : self->limits_.idle);
             first = false;
             http::request_parser<http::empty_body> parser;
@@ -112,7 +148,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             if (bec || self->stopped_) break;
             request req{std::string(head.method_string()), std::string(head.target()),
                         std::string(head[http::field::host]), std::string(head[http::field::authorization]),
-                        std::string(head[http::field::if_none_match])};
+                        std::string(head[http::field::if_none_match]), std::string(head["Sec-Fetch-Site"])};
             const bool is_head = head.method() == http::verb::head;
             const bool keep_alive = head.keep_alive();
             const auto version = head.version();
@@ -124,26 +160,36 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             co_await std::move(writing);
             if (!ok || !keep_alive) break;
         }
-        self->open_.erase(&stream);
-        --self->sessions_;
         boost::system::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
+        asio::steady_timer pause(self->ex_);
         while (!self->stopped_) {
             auto [ec, socket] = co_await self->acceptor_.async_accept(use_nothrow);
             if (ec) {
                 if (ec == asio::error::operation_aborted || self->stopped_) co_return;
+                // Out of descriptors (EMFILE) and the like: retrying at once would spin the loop
+                // that also runs the queue.
+                pause.expires_after(std::chrono::milliseconds{200});
+                co_await pause.async_wait(use_nothrow);
                 continue;
             }
-            if (self->sessions_ >= self->limits_.connections) {
+            boost::system::error_code peer_ec;
+            const auto peer = socket.remote_endpoint(peer_ec).address();
+            const auto it = self->per_address_.find(peer);
+            const auto from_peer = it == self->per_address_.end() ? 0 : it->second;
+            // A flood must not exhaust descriptors, and one client must not take every place
+            // (health checks come from elsewhere).
+            if (peer_ec || self->sessions_ >= self->limits_.connections ||
+                from_peer >= self->limits_.connections_per_address) {
                 boost::system::error_code ignored;
-                socket.close(ignored); // a flood of clients must not exhaust descriptors
+                socket.close(ignored);
                 continue;
             }
-            ++self->sessions_; // counted here, not when the session first runs: a burst is capped too
-            asio::co_spawn(self->ex_, session(self, std::move(socket)), asio::detached);
+            // Counted here, not when the session first runs, so a burst is capped too.
+            asio::co_spawn(self->ex_, session(self, std::move(socket), slot(self, peer)), asio::detached);
         }
     }
 
@@ -153,6 +199,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     server_limits limits_;
     std::set<beast::tcp_stream*> open_;
     std::size_t sessions_ = 0;
+    std::map<asio::ip::address, std::size_t> per_address_;
     bool stopped_ = false;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 // certqd's HTTP/1.1 server (Beast, plain TCP) for /metrics, /healthz, the JSON API and the page.
 // It bounds what a client can make it hold: headers of at most 8 KiB, no request bodies, a
-// deadline for each request to arrive and each answer to leave, and a cap on open connections.
+// deadline for each request to arrive and each answer to leave, and caps on open connections,
+// in all and from one address.
 // Every answer carries the headers that keep a browser strict (CSP, nosniff, no caching unless
 // the handler says otherwise).
 
@@ -23,6 +24,7 @@ struct request {
     std::string host;          ///< the Host header
     std::string authorization; ///< the Authorization header, "" when absent
     std::string if_none_match; ///< the If-None-Match header, "" when absent
+    std::string fetch_site;    ///< Sec-Fetch-Site (a browser's word on who asked), "" when absent
 };
 
 struct response {
@@ -35,9 +37,12 @@ struct response {
 
 struct server_limits {
     std::size_t header_bytes = 8 * 1024;
-    std::chrono::seconds request_deadline{10}; ///< for a request's headers to arrive, and an answer to leave
-    std::chrono::seconds idle{30};             ///< a kept-alive connection with no request
-    std::size_t connections = 64;              ///< more are closed at once
+    /// For the first request to arrive after connecting, for a request's end after its headers,
+    /// and for an answer to leave.
+    std::chrono::seconds request_deadline{10};
+    std::chrono::seconds idle{30}; ///< for the next request on a kept-alive connection
+    std::size_t connections = 64;  ///< more are closed at once
+    std::size_t connections_per_address = 16;
 };
 
 class http_server {

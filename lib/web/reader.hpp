@@ -9,7 +9,6 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -34,14 +33,21 @@ public:
     /// reader_busy without running it. Pass a named job (gcc 12, see db_worker::run).
     template <class F>
     auto run(F&& job) -> boost::asio::awaitable<std::invoke_result_t<F&, sql::connection&>> {
-        if (waiting_.load() >= max_waiting_) throw reader_busy();
+        return queued(std::decay_t<F>(std::forward<F>(job)));
+    }
+
+private:
+    // A coroutine, so a job is counted only once it is awaited, and given back when its caller
+    // resumes, however the job ended.
+    template <class Fn>
+    boost::asio::awaitable<std::invoke_result_t<Fn&, sql::connection&>> queued(Fn fn) {
+        if (waiting_ >= max_waiting_) throw reader_busy();
         ++waiting_;
         struct leave {
-            std::atomic<std::size_t>& n;
+            std::size_t& n;
             ~leave() { --n; }
-        };
-        return run_on(pool_, [this, fn = std::decay_t<F>(std::forward<F>(job))]() mutable {
-            leave done{waiting_};
+        } done{waiting_};
+        auto pending = run_on(pool_, [this, fn = std::move(fn)]() mutable {
             auto& c = connect();
             start_clock();
             try {
@@ -51,9 +57,9 @@ public:
                 throw;
             }
         });
+        co_return co_await std::move(pending);
     }
 
-private:
     sql::connection& connect();
     void start_clock();
 
@@ -61,7 +67,7 @@ private:
     std::optional<std::string> password_;
     std::chrono::milliseconds time_limit_;
     std::size_t max_waiting_;
-    std::atomic<std::size_t> waiting_{0};
+    std::size_t waiting_ = 0; ///< touched only on the awaiting executor (the loop)
     std::unique_ptr<sql::connection> connection_;
     std::chrono::steady_clock::time_point deadline_{};
     boost::asio::thread_pool pool_{1};

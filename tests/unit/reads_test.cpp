@@ -57,6 +57,28 @@ TEST_P(Reads, KeysetPagesVisitEveryRowOnceInEitherOrder) {
     EXPECT_FALSE(list_rows(sql(), exact).next);
 }
 
+TEST_P(Reads, PagesOfASearchGoOnFromTheirCursorAndRowsInsertedMeanwhileDoNotShiftThem) {
+    for (int i = 0; i < 10; ++i) add("match" + std::to_string(i) + ".example.com");
+    for (int i = 0; i < 10; ++i) add("other" + std::to_string(i) + ".example.com");
+    row_filter f;
+    f.contains = "match";
+    f.limit = 3;
+    f.newest_first = false;
+    auto page = list_rows(sql(), f);
+    std::vector<std::string> seen;
+    for (const auto& r : page.rows) seen.push_back(r.hostname);
+    add("match-late.example.com"); // committed between two pages: found at the end, nothing repeats
+    while (page.next) {
+        f.after = page.next;
+        page = list_rows(sql(), f);
+        for (const auto& r : page.rows) seen.push_back(r.hostname);
+    }
+    ASSERT_EQ(seen.size(), 11u);
+    EXPECT_EQ(seen.front(), "match0.example.com");
+    EXPECT_EQ(seen[9], "match9.example.com");
+    EXPECT_EQ(seen.back(), "match-late.example.com");
+}
+
 TEST_P(Reads, SearchIsCaseInsensitiveAndTakesLikeCharactersLiterally) {
     add("Shop.Example.com");
     add("shop_x.example.com");

@@ -5,6 +5,7 @@
 #include "web/reader.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
@@ -79,10 +80,32 @@ TEST_F(WebReader, OnPostgreSqlTooAJobPastItsTimeLimitIsCancelledAndNothingIsWrit
     EXPECT_EQ(run(r, one), 1);
 }
 
-TEST_F(WebReader, AFullQueueIsTurnedAwayAtOnce) {
-    reader r(path_.string(), std::nullopt, 5s, 0);
-    const auto count = [](sql::connection&) { return 1; };
-    EXPECT_THROW(run(r, count), reader_busy);
+TEST_F(WebReader, AFullQueueIsTurnedAwayAtOnceAndPlacesComeBack) {
+    reader none(path_.string(), std::nullopt, 5s, 0);
+    const auto one = [](sql::connection&) { return 1; };
+    EXPECT_THROW(run(none, one), reader_busy);
+    // Two places: twenty jobs one after another all run, failing ones included.
+    reader two(path_.string(), std::nullopt, 5s, 2);
+    const auto fails = [](sql::connection& c) { return c.run("DELETE FROM domains"); };
+    for (int i = 0; i < 20; ++i) {
+        EXPECT_EQ(run(two, one), 1) << i;
+        EXPECT_THROW(run(two, fails), store::database_error) << i;
+    }
+    // Three at once: the third is turned away while two wait for the thread.
+    asio::io_context ioc;
+    int done = 0, busy = 0;
+    for (int i = 0; i < 3; ++i)
+        asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+            try {
+                co_await two.run(one);
+                ++done;
+            } catch (const reader_busy&) {
+                ++busy;
+            }
+        }, asio::detached);
+    ioc.run();
+    EXPECT_EQ(done, 2);
+    EXPECT_EQ(busy, 1);
 }
 
 } // namespace
