@@ -148,7 +148,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             if (bec || self->stopped_) break;
             request req{std::string(head.method_string()), std::string(head.target()),
                         std::string(head[http::field::host]), std::string(head[http::field::authorization]),
-                        std::string(head[http::field::if_none_match]), std::string(head["Sec-Fetch-Site"])};
+                        std::string(head[http::field::if_none_match]), std::string(head["Sec-Fetch-Site"]),
+                        std::string(head["Sec-Fetch-Mode"])};
             const bool is_head = head.method() == http::verb::head;
             const bool keep_alive = head.keep_alive();
             const auto version = head.version();

@@ -25,6 +25,7 @@ struct request {
     std::string authorization; ///< the Authorization header, "" when absent
     std::string if_none_match; ///< the If-None-Match header, "" when absent
     std::string fetch_site;    ///< Sec-Fetch-Site (a browser's word on who asked), "" when absent
+    std::string fetch_mode;    ///< Sec-Fetch-Mode ("navigate" for a link followed), "" when absent
 };
 
 struct response {

@@ -34,10 +34,14 @@ asio::awaitable<response> site::handle(request req) {
                          " is not this server's address; use the IP address or localhost, or set http.auth";
         co_return is_api ? json_error(421, why) : text(421, why + "\n");
     }
-    // Another site's page may make a browser send requests here (an <img> or a form pointing
+    // Another site's page may make a browser send requests here (an <img> or a script pointing
     // at 127.0.0.1, with the token the browser remembers): it cannot read the answers, but it
     // could spend the DNS budget and keep the reader busy. Browsers say so in Sec-Fetch-Site.
-    if (req.fetch_site == "cross-site" || req.fetch_site == "same-site") {
+    // Following a link to the page (the control panel's "open in certq") is a navigation, and
+    // the page itself holds no data, so that stays allowed.
+    const bool foreign = req.fetch_site == "cross-site" || req.fetch_site == "same-site";
+    const bool link_to_page = req.fetch_mode == "navigate" && !is_api && path != "/metrics";
+    if (foreign && !link_to_page) {
         const std::string why = "requests from other sites' pages are refused";
         co_return is_api ? json_error(403, why) : text(403, why + "\n");
     }

@@ -287,7 +287,11 @@ TEST_F(Web, HeadAnswersWithoutABodyAndOtherSitesPagesAreRefused) {
     // page's own requests and a typed address are not.
     EXPECT_EQ(http_fetch(port_, "/api/v1/domains/www.good.example.com/dns", {"Sec-Fetch-Site: cross-site"}).status,
               403u);
-    EXPECT_EQ(http_fetch(port_, "/", {"Sec-Fetch-Site: same-site"}).status, 403u);
+    EXPECT_EQ(http_fetch(port_, "/app.js", {"Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: no-cors"}).status, 403u);
+    EXPECT_EQ(http_fetch(port_, "/api/v1/status", {"Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate"}).status,
+              403u);
+    // A link from the provider's control panel to a row's page is followed.
+    EXPECT_EQ(http_fetch(port_, "/", {"Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate"}).status, 200u);
     EXPECT_EQ(http_fetch(port_, "/api/v1/status", {"Sec-Fetch-Site: same-origin"}).status, 200u);
     EXPECT_EQ(http_fetch(port_, "/", {"Sec-Fetch-Site: none"}).status, 200u);
     // Bytes that are not UTF-8 are the client's mistake, on either engine.
