@@ -74,6 +74,12 @@ protected:
     std::unique_ptr<pg::connection> db_;
 };
 
+// The most requests the simulator may see in any one second from the daemons together: the
+// rate (40/s) and burst (1) the tests configure, plus 4 for the arrival times' jitter. Times are
+// taken where requests arrive, so a sender the loaded 2-core machine held back for 100 ms sends
+// its due requests together (a CI run saw 43). Two daemons sending at once would show about 80.
+constexpr int cluster_second_bound = 41 + 4;
+
 TEST_F(Standby,
        OneDaemonWorksTheQueueTheOtherWaitsCallingNobodyAndTakesOverWithinTenSecondsOfAKill) {
     sim::sim_options o;
@@ -126,7 +132,7 @@ TEST_F(Standby,
     expect_one_certificate_per_hostname(env, 300);
     EXPECT_EQ(check_transitions(env), "");
     // The rate is the cluster's: never above rate + burst in any second, both daemons together.
-    EXPECT_LE(most_requests_in_one_second(requests), 41);
+    EXPECT_LE(most_requests_in_one_second(requests), cluster_second_bound);
     b->signal(SIGTERM);
     EXPECT_EQ(b->wait(30s), 0);
 }
@@ -280,7 +286,7 @@ TEST_F(Standby, ThreeDaemonsLoseNothingAndRequestNothingTwiceWhileTheirLeaderIsK
 
     expect_one_certificate_per_hostname(env, rows);
     EXPECT_EQ(check_transitions(env), "");
-    EXPECT_LE(most_requests_in_one_second(env.sim().requests()), 41)
+    EXPECT_LE(most_requests_in_one_second(env.sim().requests()), cluster_second_bound)
         << "the cluster's rate is 40/s with a burst of 1, in any second";
     for (auto& m : members)
         if (m.daemon->running()) m.daemon->signal(SIGTERM);
