@@ -84,6 +84,20 @@ std::string readable_label(const std::string& label) {
 
 } // namespace
 
+std::string readable(std::string_view name) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        const auto dot = name.find('.', start);
+        const auto label = std::string(name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        out += readable_label(label);
+        if (dot == std::string_view::npos) break;
+        out += '.';
+        start = dot + 1;
+    }
+    return out;
+}
+
 std::string printable(std::string_view text) {
     std::string out;
     std::size_t shown = 0;

@@ -33,6 +33,10 @@ struct row_names {
 /// (alternative_names: a JSON array of strings; NULL or empty means none).
 row_names parse_row_names(std::string_view hostname, const std::optional<std::string>& alternative_names);
 
+/// `name` with each A-label as the customer reads it (`xn--bcher-kva.example` →
+/// `bücher.example`); a label libidn2 cannot decode stays as it is.
+std::string readable(std::string_view name);
+
 /// User text made safe to quote in a detail or a log line: control characters escaped, at most
 /// 80 characters shown.
 std::string printable(std::string_view text);

@@ -1,5 +1,7 @@
 #include "web/json.hpp"
 
+#include "hostname/names.hpp"
+
 #include <boost/json/parse.hpp>
 
 namespace certq::web {
@@ -9,6 +11,13 @@ namespace json = boost::json;
 namespace {
 
 template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
+
+// The hostname as the customer reads it, when it holds A-labels (xn--…); null otherwise.
+json::value unicode_of(const std::string& hostname) {
+    if (hostname.find("xn--") == std::string::npos) return nullptr;
+    auto readable = hostname::readable(hostname);
+    return readable == hostname ? json::value(nullptr) : json::value(std::move(readable));
+}
 
 json::value time_or_null(const std::optional<std::int64_t>& unix_ms) {
     return unix_ms ? json::value(format_iso8601(from_unix_ms(*unix_ms))) : json::value(nullptr);
@@ -48,6 +57,7 @@ json::array to_json(const std::vector<dns::name_report>& reports) {
 json::object to_json(const store::row_summary& row) {
     return {{"id", row.id},
             {"hostname", row.hostname},
+            {"unicode", unicode_of(row.hostname)},
             {"state", row.state},
             {"detail", nullable(row.detail)},
             {"certificate_id", nullable(row.certificate_id)},
@@ -60,6 +70,7 @@ json::object to_json(const store::row_summary& row) {
 json::object to_json(const store::row_story& row) {
     json::object domain{{"id", row.id},
                         {"hostname", row.hostname},
+                        {"unicode", unicode_of(row.hostname)},
                         {"alternative_names", json_column(row.alternative_names)},
                         {"names", json_column(row.names)},
                         {"state", row.state},

@@ -148,6 +148,8 @@ TEST_F(Web, ARowsStoryComesWithItsTransitionsAndNames) {
 
     const auto unicode = get_json("/api/v1/domains/xn--bcher-kva.example.net").at("domain").as_object();
     EXPECT_EQ(unicode.at("alternative_names").as_array().at(0).as_string(), "www.xn--bcher-kva.example.net");
+    EXPECT_EQ(unicode.at("unicode").as_string(), "bücher.example.net"); // as the customer wrote it
+    EXPECT_TRUE(domain.at("unicode").is_null());
 
     const auto missing = get_json("/api/v1/domains/nobody.example.com", 404).as_object();
     EXPECT_EQ(missing.at("status").as_int64(), 404);

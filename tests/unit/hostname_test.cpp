@@ -188,5 +188,13 @@ TEST(Printable, EscapesControlsAndTruncates) {
     EXPECT_EQ(printable("bücher"), "bücher");
 }
 
+TEST(HostnameReadable, ALabelsAreShownAsTheCustomerWroteThem) {
+    EXPECT_EQ(readable("xn--bcher-kva.example.net"), "bücher.example.net");
+    EXPECT_EQ(readable("www.xn--p1ai"), "www.рф");
+    EXPECT_EQ(readable("shop.example.com"), "shop.example.com");
+    EXPECT_EQ(readable("xn--zz.example.com"), "xn--zz.example.com"); // not decodable: kept
+    EXPECT_EQ(readable(""), "");
+}
+
 } // namespace
 } // namespace certq::hostname

@@ -521,6 +521,8 @@ function resultItem(d) {
   li.dataset.hostname = host;
   const a = el('a', 'host', host);
   a.href = domainHref(host);
+  // An internationalised name as the customer wrote it, beside the A-label certqd keeps.
+  if (typeof d.unicode === 'string' && d.unicode) a.append(el('span', 'unicode', ` (${d.unicode})`));
   const top = el('div', 'result-top');
   top.append(a, timeEl(d.updated_at, { relativeOnly: true, cls: 'when' }), badge(d.state));
   li.append(top);
@@ -648,6 +650,7 @@ function renderStory(story) {
   $('domain-missing').hidden = true;
   $('domain-body').hidden = false;
   $('domain-hostname').textContent = d.hostname ?? openHost;
+  if (typeof d.unicode === 'string' && d.unicode) $('domain-hostname').append(el('span', 'unicode', ` (${d.unicode})`));
   setBadge($('domain-state'), d.state);
   const since = $('domain-since');
   since.replaceChildren();
