@@ -226,8 +226,9 @@ asio::awaitable<response> api::handle(request req) {
                 store::count_expiring(c, st, facts.expiry_warning);
                 return st;
             };
-            const auto st = co_await db_.run(std::move(job));
-            co_return json_answer(status_json(st, facts));
+            if (const auto* st = status_.fresh(status_reuse)) co_return json_answer(status_json(*st, facts));
+            auto st = co_await db_.run(std::move(job));
+            co_return json_answer(status_json(status_.keep(std::move(st)), facts));
         }
         if (rest.size() == 1 && rest[0] == "throughput") {
             only_known(u, {"hours"});
@@ -235,15 +236,18 @@ asio::awaitable<response> api::handle(request req) {
             if (auto it = u.params().find("hours"); it != u.params().end())
                 span = std::chrono::hours{whole_number("hours", (*it).value, 1, 168)};
             const auto bucket = bucket_for(span);
+            if (const auto* buckets = throughput_.fresh(throughput_reuse, span.count()))
+                co_return json_answer(to_json(*buckets, span, bucket));
             auto job = [span, bucket](sql::connection& c) { return store::throughput(c, span, bucket); };
-            const auto buckets = co_await db_.run(std::move(job));
-            co_return json_answer(to_json(buckets, span, bucket));
+            auto buckets = co_await db_.run(std::move(job));
+            co_return json_answer(to_json(throughput_.keep(std::move(buckets), span.count()), span, bucket));
         }
         if (rest.size() == 1 && rest[0] == "problems") {
             only_known(u, {});
+            if (const auto* report = problems_.fresh(problems_reuse)) co_return json_answer(to_json(*report));
             auto job = [](sql::connection& c) { return store::problems(c); };
-            const auto report = co_await db_.run(std::move(job));
-            co_return json_answer(to_json(report));
+            auto report = co_await db_.run(std::move(job));
+            co_return json_answer(to_json(problems_.keep(std::move(report))));
         }
         if (rest.size() == 1 && rest[0] == "domains") {
             const auto filter = list_filter(u);
