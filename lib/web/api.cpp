@@ -111,7 +111,7 @@ store::row_filter list_filter(const boost::urls::url_view& u) {
     return f;
 }
 
-json::object status_json(const store::queue_status& st, const live_facts& facts) {
+json::object status_json(const store::queue_status& st, const live_facts& facts, wall_time read_at) {
     json::object counts;
     for (const auto s : all_states) {
         const auto it = st.counts.find(s);
@@ -123,7 +123,7 @@ json::object status_json(const store::queue_status& st, const live_facts& facts)
                                      {"started", st.webhook_backlog[i].started},
                                      {"waiting", st.webhook_backlog[i].waiting}});
     const auto eta = st.eta();
-    return {{"generated_at", format_iso8601(wall_now())},
+    return {{"generated_at", format_iso8601(read_at)},
             {"role", facts.leader ? "leader" : "standby"},
             {"counts", std::move(counts)},
             {"total", st.total},
@@ -226,9 +226,10 @@ asio::awaitable<response> api::handle(request req) {
                 store::count_expiring(c, st, facts.expiry_warning);
                 return st;
             };
-            if (const auto* st = status_.fresh(status_reuse)) co_return json_answer(status_json(*st, facts));
+            if (const auto* st = status_.fresh(status_reuse))
+                co_return json_answer(status_json(*st, facts, status_.read_at));
             auto st = co_await db_.run(std::move(job));
-            co_return json_answer(status_json(status_.keep(std::move(st)), facts));
+            co_return json_answer(status_json(status_.keep(std::move(st)), facts, status_.read_at));
         }
         if (rest.size() == 1 && rest[0] == "throughput") {
             only_known(u, {"hours"});

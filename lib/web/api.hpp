@@ -59,6 +59,7 @@ private:
     template <class T> struct recent {
         std::optional<T> value;
         std::chrono::steady_clock::time_point at;
+        wall_time read_at{}; ///< for the answer's generated_at
         std::int64_t key = 0;
         const T* fresh(std::chrono::steady_clock::duration reuse, std::int64_t k = 0) const {
             return value && key == k && std::chrono::steady_clock::now() - at < reuse ? &*value : nullptr;
@@ -66,6 +67,7 @@ private:
         const T& keep(T v, std::int64_t k = 0) {
             value = std::move(v);
             at = std::chrono::steady_clock::now();
+            read_at = wall_now();
             key = k;
             return *value;
         }
