@@ -2,6 +2,7 @@
 // and works while certqd runs (WAL; writes wait up to five seconds for the lock).
 
 #include "check.hpp"
+#include "database.hpp"
 #include "hooks.hpp"
 #include "command_line.hpp"
 #include "config/config.hpp"
@@ -34,19 +35,8 @@ using certq::exit_ok;
 using certq::exit_runtime;
 using certq::exit_usage;
 
-std::unique_ptr<connection> open_existing(const certq::config& cfg) {
-    const auto where = cfg.database.string();
-    if (!certq::sql::is_postgresql_uri(where) && !std::filesystem::exists(cfg.database))
-        throw std::runtime_error(where + ": no database yet (run certq migrate or start certqd)");
-    auto db = certq::sql::open(where, certq::database_password(), false);
-    const int version = certq::sql::schema_version(*db);
-    if (version < certq::store::latest_schema_version())
-        throw std::runtime_error(db->describe() + ": schema version " + std::to_string(version) +
-                                 " is older than this certq's; run certq migrate");
-    return db;
-}
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+using certq::first_line;
+using certq::open_existing;
 
 template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
 
@@ -134,10 +124,20 @@ volatile std::sig_atomic_t interrupted = 0;
 int watch(const certq::config& cfg, int interval) {
     std::signal(SIGINT, [](int) { interrupted = 1; });
     const bool tty = ::isatty(STDOUT_FILENO) != 0;
+    // One connection for the whole watch (on PostgreSQL a connect is a round trip or three),
+    // opened again only when the server dropped it.
+    std::unique_ptr<connection> db_handle;
     while (!interrupted) {
-        const auto db_handle = open_existing(cfg);
+        if (!db_handle) db_handle = open_existing(cfg);
         auto& db = *db_handle;
-        const auto st = certq::store::read_status(db, std::chrono::minutes{5});
+        certq::store::queue_status st;
+        try {
+            st = certq::store::read_status(db, std::chrono::minutes{5});
+        } catch (const certq::store::database_error& e) {
+            if (!e.connection_lost()) throw;
+            db_handle.reset();
+            continue;
+        }
         if (tty) std::cout << "\x1b[H\x1b[2J";
         std::cout << "certq watch: " << db.describe() << "  (" << certq::format_iso8601(certq::wall_now())
                   << ", Ctrl-C to stop)\n\n";
@@ -335,22 +335,29 @@ int export_rows(const certq::config& cfg) {
         std::cout << json::serialize(json::object{{"table", "domains"}, {"row", std::move(row)}}) << "\n";
         ++rows;
     }
-    auto ledger = db.query("SELECT r.id, d.hostname, r.names_key, r.at FROM le_requests r JOIN domains d ON d.id = "
-                           "r.domain_id ORDER BY r.id");
-    while (ledger->step()) {
-        json::array registered;
-        auto lines = db.query("SELECT registered_domain FROM le_request_domains WHERE request_id = ?1",
-                              {ledger->column_int(0)});
-        while (lines->step()) registered.emplace_back(lines->column_text(0));
-        std::cout << json::serialize(json::object{{"table", "le_requests"},
-                                                  {"row",
-                                                   {{"hostname", ledger->column_text(1)},
-                                                    {"names_key", ledger->column_text(2)},
-                                                    {"at", ledger->column_int(3)},
-                                                    {"registered_domains", std::move(registered)}}}})
-                  << "\n";
+    // One read of the ledger with its registered domains, a request's lines together.
+    auto ledger = db.query("SELECT r.id, d.hostname, r.names_key, r.at, l.registered_domain FROM le_requests r "
+                           "JOIN domains d ON d.id = r.domain_id "
+                           "LEFT JOIN le_request_domains l ON l.request_id = r.id ORDER BY r.id, l.registered_domain");
+    std::optional<std::int64_t> current;
+    json::object request;
+    const auto flush = [&] {
+        if (!current) return;
+        std::cout << json::serialize(json::object{{"table", "le_requests"}, {"row", std::move(request)}}) << "\n";
         ++requests;
+    };
+    while (ledger->step()) {
+        if (ledger->column_int(0) != current) {
+            flush();
+            current = ledger->column_int(0);
+            request = {{"hostname", ledger->column_text(1)},
+                       {"names_key", ledger->column_text(2)},
+                       {"at", ledger->column_int(3)},
+                       {"registered_domains", json::array{}}};
+        }
+        if (!ledger->is_null(4)) request["registered_domains"].as_array().emplace_back(ledger->column_text(4));
     }
+    flush();
     db.exec("COMMIT");
     std::cerr << "exported " << rows << " row(s) and " << requests << " Let's Encrypt request(s)\n";
     return exit_ok;
@@ -410,14 +417,11 @@ int import_rows(const certq::config& cfg) {
             const auto host = std::string(row.at("hostname").as_string());
             const auto it = id_of.find(host);
             if (it == id_of.end()) throw std::runtime_error(where + ": a request for " + host + ", which has no row");
-            auto request = db.query("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3) RETURNING id",
-                                    {it->second, arg_of(row.at("names_key")), arg_of(row.at("at"))});
-            request->step();
-            const auto request_id = request->column_int(0);
-            request.reset();
+            certq::store::budget_claim claim;
+            claim.names_key = std::string(row.at("names_key").as_string());
             for (const auto& d : row.at("registered_domains").as_array())
-                db.run("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)",
-                       {request_id, std::string(d.as_string()), arg_of(row.at("at"))});
+                claim.registered_domains.emplace_back(d.as_string());
+            certq::store::record_request(db, it->second, claim, certq::from_unix_ms(row.at("at").to_number<std::int64_t>()));
             ++requests;
         } else {
             throw std::runtime_error(where + ": unknown table \"" + table + "\"");

@@ -149,7 +149,7 @@ asio::awaitable<void> await_leadership(certq::engine::db_worker& db, certq::engi
     asio::steady_timer retry(co_await asio::this_coro::executor);
     bool said = false;
     while (!sched.stopping()) {
-        certq::engine::db_worker::leader_lock_job job;
+        auto job = [](certq::store::domain_store& s) { return s.take_leadership(); };
         if (co_await db.run(std::move(job))) {
             metrics.leader = 1;
             spdlog::info("leading: this certqd holds the leader lock and works the queue");
@@ -236,7 +236,8 @@ int main(int argc, char** argv) {
     }
 
     try {
-        certq::engine::db_worker db(cfg.database.string(), certq::database_password());
+        const auto database_password = certq::database_password();
+        certq::engine::db_worker db(cfg.database.string(), database_password);
         db.on_connection_lost([](const std::string& why) {
             // Fencing: a certqd that cannot reach its database must not go on calling Azion
             // (another may hold the leader lock by now), and nothing it has in memory is safe to
@@ -311,7 +312,7 @@ int main(int argc, char** argv) {
         std::optional<certq::web::site> web_site;
         std::optional<certq::web::http_server> http; // last: its sessions use everything above
         if (!cfg.http.listen.empty()) {
-            web_reader.emplace(cfg.database.string(), certq::database_password());
+            web_reader.emplace(cfg.database.string(), database_password);
             if (!resolver) {
                 try {
                     web_dns.emplace(ioc.get_executor(), dns_options_of(cfg));

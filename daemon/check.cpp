@@ -1,5 +1,7 @@
 #include "check.hpp"
 
+#include "database.hpp"
+
 #include "azion/client.hpp"
 #include "dns/checker.hpp"
 #include "hostname/names.hpp"
@@ -21,11 +23,10 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
+// No database yet is no row yet: the DNS half of the answer is still worth giving.
 std::optional<store::row_story> find_row(const config& cfg, const std::string& host) {
-    const auto where = cfg.database.string();
-    if (!sql::is_postgresql_uri(where) && !std::filesystem::exists(cfg.database)) return std::nullopt;
-    const auto db = sql::open(where, database_password(), false);
-    return store::find_row(*db, host, 0);
+    if (!database_exists(cfg)) return std::nullopt;
+    return store::find_row(*open_existing(cfg), host, 0);
 }
 
 struct azion_facts {
@@ -167,8 +168,8 @@ int check_command(const config& cfg, const std::string& host, bool as_json) {
                             : "  not every name is ready: no certificate would be requested now\n");
     if (row) {
         const auto detail = row->detail.value_or("");
-        std::cout << "row #" << row->id << ": " << row->state << (detail.empty() ? "" : " — ")
-                  << detail.substr(0, detail.find('\n')) << "\n";
+        std::cout << "row #" << row->id << ": " << row->state << (detail.empty() ? "" : " — ") << first_line(detail)
+                  << "\n";
     } else {
         std::cout << "no row for this hostname (certq enqueue " << host << " adds one)\n";
     }

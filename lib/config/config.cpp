@@ -201,8 +201,7 @@ config parse_config(const std::string& yaml, const std::string& source,
     top.read("database", database);
     if (database.empty()) top.fail("database", "must not be empty");
     // A PostgreSQL connection URI is taken as it is; anything else is a SQLite file's path.
-    const bool uri = database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
-    cfg.database = uri ? std::filesystem::path(database) : resolve(base_dir, database);
+    cfg.database = is_postgresql_uri(database) ? std::filesystem::path(database) : resolve(base_dir, database);
 
     {
         auto az = top.sub("azion");
@@ -359,8 +358,18 @@ std::optional<std::filesystem::path> credential_path(const std::string& name,
     return path;
 }
 
-namespace {
+std::optional<std::string> read_credential(const std::string& name, const std::string& origin,
+                                           const std::function<const char*(const char*)>& getenv) {
+    const auto path = credential_path(name, getenv);
+    if (!path) return std::nullopt;
+    return read_secret_file(path->string(), origin);
+}
 
+bool is_postgresql_uri(std::string_view database) {
+    return database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
+}
+
+namespace {
 
 token_source checked(std::string token, std::string origin) {
     const auto not_space = [](unsigned char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
@@ -382,17 +391,16 @@ token_source resolve_token(const azion_config& cfg,
     if (const char* env = getenv("AZION_TOKEN"); env && *env) return checked(env, "AZION_TOKEN");
     if (!cfg.token_file.empty())
         return checked(read_secret_file(cfg.token_file, "azion.token_file"), cfg.token_file);
-    if (const auto path = credential_path("azion-token", getenv))
-        return checked(read_secret_file(path->string(), "credential azion-token"), "credential azion-token");
+    if (auto text = read_credential("azion-token", "credential azion-token", getenv))
+        return checked(std::move(*text), "credential azion-token");
     throw config_error("no Azion token: set AZION_TOKEN, azion.token_file, or the systemd "
                        "credential azion-token (LoadCredential=azion-token:...)");
 }
 
 std::optional<std::string> database_password(const std::function<const char*(const char*)>& getenv) {
-    const auto path = credential_path("database-password", getenv);
-    if (!path) return std::nullopt;
-    auto text = read_secret_file(path->string(), "credential database-password");
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    auto text = read_credential("database-password", "credential database-password", getenv);
+    if (!text) return std::nullopt;
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
     return text;
 }
 

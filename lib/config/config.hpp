@@ -149,6 +149,14 @@ std::string read_secret_file(const std::string& path, const std::string& origin)
 std::optional<std::filesystem::path> credential_path(const std::string& name,
                                                      const std::function<const char*(const char*)>& getenv = ::getenv);
 
+/// The text of credential `name`, nullopt when systemd passed none by that name. Throws
+/// config_error "<origin>: cannot read <path>" when it cannot be read.
+std::optional<std::string> read_credential(const std::string& name, const std::string& origin,
+                                           const std::function<const char*(const char*)>& getenv = ::getenv);
+
+/// A PostgreSQL connection URI (postgresql://… or postgres://…); anything else names a SQLite file.
+bool is_postgresql_uri(std::string_view database);
+
 /// The PostgreSQL password from the systemd credential `database-password`, trailing newline
 /// dropped; nullopt when there is none (libpq then reads PGPASSWORD or PGPASSFILE itself).
 std::optional<std::string> database_password(const std::function<const char*(const char*)>& getenv = ::getenv);

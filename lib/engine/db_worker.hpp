@@ -2,15 +2,12 @@
 // The database on its own thread. SQLite calls block (a user's tool may hold the write lock for
 // seconds); running them here keeps the network loop, its timers and its health answers moving.
 
-#include "store/domain_store.hpp"
-#include "store/postgres.hpp"
-
 #include "asio/run_on.hpp"
+#include "store/database_error.hpp"
+#include "store/domain_store.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 
-#include <exception>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -49,21 +46,6 @@ public:
     /// Called on the database thread, before the failing job's caller hears of it, when a job
     /// finds the connection gone (PostgreSQL). Set before the first job runs.
     void on_connection_lost(std::function<void(const std::string&)> handler) { on_connection_lost_ = std::move(handler); }
-
-    /// pg_try_advisory_lock on the store's own connection: true when this process now holds
-    /// the lock that makes it the one working the queue. Always true on SQLite (one file, one
-    /// daemon).
-    struct leader_lock_job {
-        bool operator()(store::domain_store& s) const {
-            auto* pg = s.sql().pg_handle();
-            if (!pg) return true;
-            if (!pg->try_advisory_lock(leader_lock_key)) return false;
-            pg->listen("certq_queue"); // the leader is woken by the schema's NOTIFYs
-            return true;
-        }
-        /// 'certq' in ASCII.
-        static constexpr std::int64_t leader_lock_key = 0x6365727471;
-    };
 
 private:
     std::unique_ptr<store::domain_store> store_;

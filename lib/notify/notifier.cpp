@@ -71,9 +71,9 @@ std::string load_secret(const webhook_config& hook) {
     std::string text;
     if (!hook.secret_file.empty()) {
         text = read_secret_file(hook.secret_file, where + ": secret_file");
-    } else if (const auto path = credential_path("webhook-secret")) {
+    } else if (auto credential = read_credential("webhook-secret", where + ": credential webhook-secret")) {
         origin = "credential webhook-secret";
-        text = read_secret_file(path->string(), where + ": " + origin);
+        text = std::move(*credential);
     } else {
         throw config_error(where + ": no secret_file and no systemd credential webhook-secret");
     }

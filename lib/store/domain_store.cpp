@@ -71,15 +71,6 @@ constexpr const char* unfinished_rows =
 
 } // namespace
 
-void configure_connection(sqlite::database& db) {
-    // A user's tool may hold the write lock for a while; this thread waits for it rather than
-    // failing, and the network loop is on another thread meanwhile.
-    sqlite3_busy_timeout(db.handle(), 5000);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA foreign_keys = ON");
-}
-
 domain_store::domain_store(const std::string& database, const std::optional<std::string>& password)
     : db_(sql::open(database, password)) {
     sql::migrate(*db_);
@@ -140,6 +131,14 @@ std::int64_t domain_store::data_version() {
     auto version = db_->query("PRAGMA data_version");
     version->step();
     return version->column_int(0);
+}
+
+bool domain_store::take_leadership() {
+    auto* pg = db_->pg_handle();
+    if (!pg) return true;
+    if (!pg->try_advisory_lock(leader_lock_key)) return false;
+    pg->listen("certq_queue"); // only now: a standby would hear, and keep, every NOTIFY
+    return true;
 }
 
 std::vector<std::int64_t> domain_store::write(std::span<const domain_change> changes) {
@@ -316,16 +315,20 @@ admission domain_store::admit(const domain_change& change, const budget_claim& c
             return a;
         }
     }
-    auto request = db_->query("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3) RETURNING id",
-                              {change.after.id, claim.names_key, to_unix_ms(now)});
-    if (!request->step()) throw sqlite::error(SQLITE_ERROR, "the ledger did not return the request's id");
+    record_request(*db_, change.after.id, claim, now);
+    tx.commit();
+    return {};
+}
+
+void record_request(sql::connection& db, std::int64_t domain_id, const budget_claim& claim, wall_time at) {
+    auto request = db.query("INSERT INTO le_requests (domain_id, names_key, at) VALUES (?1, ?2, ?3) RETURNING id",
+                            {domain_id, claim.names_key, to_unix_ms(at)});
+    request->step();
     const auto request_id = request->column_int(0);
     request.reset(); // SQLite's INSERT … RETURNING completes when its statement is reset
     for (const auto& domain : claim.registered_domains)
-        db_->run("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)",
-                 {request_id, domain, to_unix_ms(now)});
-    tx.commit();
-    return {};
+        db.run("INSERT INTO le_request_domains (request_id, registered_domain, at) VALUES (?1, ?2, ?3)",
+               {request_id, domain, to_unix_ms(at)});
 }
 
 std::optional<std::string> domain_store::claim_names(std::int64_t id, const std::vector<std::string>& names,

@@ -107,6 +107,11 @@ struct budget_claim {
     std::string names_key;
 };
 
+/// Writes one request into the Let's Encrypt ledger (le_requests and its registered domains), in
+/// the caller's transaction: admit() does it for each request, `certq import` for each one it
+/// carries over.
+void record_request(sql::connection& db, std::int64_t domain_id, const budget_claim& claim, wall_time at);
+
 struct admission {
     enum class result { admitted, budget_spent, stale } outcome = result::admitted;
     std::string detail;          ///< with budget_spent: which budget, and until when
@@ -140,6 +145,13 @@ public:
     /// the queue, not on this connection's own commits: SQLite's PRAGMA data_version, or on
     /// PostgreSQL the count of the triggers' NOTIFY certq_queue received so far.
     std::int64_t data_version();
+
+    /// pg_try_advisory_lock(leader_lock_key) on this connection: true when this process now
+    /// holds the lock that makes it the one working the queue, and then listens for the
+    /// schema's NOTIFYs. Always true on SQLite (one file, one daemon).
+    bool take_leadership();
+    /// 'certq' in ASCII.
+    static constexpr std::int64_t leader_lock_key = 0x6365727471;
 
     /// Writes the changes in one transaction. Returns the ids whose row had moved on (stale
     /// decisions, left unwritten).
@@ -211,8 +223,5 @@ private:
     std::string update_sql_;
     std::string next_due_sql_;
 };
-
-/// Opens a connection for tools and tests, with the same pragmas as the daemon's.
-void configure_connection(sqlite::database& db);
 
 } // namespace certq::store

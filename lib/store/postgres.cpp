@@ -22,24 +22,15 @@ std::string result::text(int row, int column) const {
     return PQgetvalue(r_.get(), row, column);
 }
 
-std::optional<std::string> result::optional_text(int row, int column) const {
-    if (is_null(row, column)) return std::nullopt;
-    return text(row, column);
-}
-
 std::int64_t result::integer(int row, int column) const {
     const char* v = PQgetvalue(r_.get(), row, column);
-    std::int64_t out = 0;
     const auto end = v + std::char_traits<char>::length(v);
+    if (end - v == 1 && (*v == 't' || *v == 'f')) return *v == 't' ? 1 : 0; // a boolean expression
+    std::int64_t out = 0;
     if (auto [p, ec] = std::from_chars(v, end, out); ec != std::errc{} || p != end)
         throw error("", std::string("column ") + PQfname(r_.get(), column) +
                             " is not an integer: \"" + v + "\"");
     return out;
-}
-
-std::optional<std::int64_t> result::optional_integer(int row, int column) const {
-    if (is_null(row, column)) return std::nullopt;
-    return integer(row, column);
 }
 
 std::int64_t result::affected() const {
@@ -144,9 +135,6 @@ void connection::wait_readable(std::chrono::milliseconds timeout) {
 }
 
 bool connection::try_advisory_lock(std::int64_t key) {
-    // Notifications that arrived meanwhile are of no use to a standby: drop them, or libpq would
-    // keep them all.
-    notifications();
     auto r = query("SELECT pg_try_advisory_lock($1)", {param(key)});
     return r.rows() == 1 && r.text(0, 0) == "t";
 }

@@ -43,9 +43,8 @@ public:
     int columns() const { return PQnfields(r_.get()); }
     bool is_null(int row, int column) const { return PQgetisnull(r_.get(), row, column) != 0; }
     std::string text(int row, int column) const;
-    std::optional<std::string> optional_text(int row, int column) const;
+    /// The column as an integer; a boolean ("t"/"f") is 1 or 0. Throws error otherwise.
     std::int64_t integer(int row, int column) const;
-    std::optional<std::int64_t> optional_integer(int row, int column) const;
     /// Rows an INSERT, UPDATE or DELETE touched.
     std::int64_t affected() const;
 
@@ -60,9 +59,6 @@ inline parameter param(std::int64_t v) {
 }
 inline parameter param(std::string_view v) {
     return std::string(v);
-}
-inline parameter null_param() {
-    return std::nullopt;
 }
 
 struct notification {

@@ -1,6 +1,6 @@
 #include "store/sql.hpp"
 
-#include "store/domain_store.hpp"
+#include "config/config.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres.hpp"
 #include "store/sqlite.hpp"
@@ -56,9 +56,7 @@ void transaction::commit() {
     done_ = true;
 }
 
-bool is_postgresql_uri(std::string_view database) {
-    return database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
-}
+bool is_postgresql_uri(std::string_view database) { return certq::is_postgresql_uri(database); }
 
 std::string printable(std::string_view database) {
     std::string out(database);
@@ -105,7 +103,6 @@ public:
     bool step() override { return s_.step(); }
     bool is_null(int c) const override { return s_.is_null(c); }
     std::int64_t column_int(int c) const override { return s_.column_int(c); }
-    double column_double(int c) const override { return s_.column_double(c); }
     std::string column_text(int c) const override { return s_.column_text(c); }
 
 private:
@@ -129,7 +126,14 @@ void bind_all(sqlite::statement& s, const arg* first, std::size_t n) {
 
 class sqlite_connection final : public connection {
 public:
-    sqlite_connection(const std::filesystem::path& path, bool create) : db_(path, create) {}
+    sqlite_connection(const std::filesystem::path& path, bool create) : db_(path, create) {
+        // A user's tool may hold the write lock for a while; the database thread waits for it
+        // rather than failing, and the network loop is on another thread meanwhile.
+        sqlite3_busy_timeout(db_.handle(), 5000);
+        db_.exec("PRAGMA journal_mode = WAL");
+        db_.exec("PRAGMA synchronous = NORMAL");
+        db_.exec("PRAGMA foreign_keys = ON");
+    }
     dialect kind() const override { return dialect::sqlite; }
     void exec(std::string_view sql) override { db_.exec(sql); }
     std::unique_ptr<cursor> query(std::string_view sql, std::initializer_list<arg> args) override {
@@ -196,15 +200,7 @@ public:
     explicit pg_cursor(pg::result r) : r_(std::move(r)) {}
     bool step() override { return ++row_ < r_.rows(); }
     bool is_null(int c) const override { return r_.is_null(row_, c); }
-    std::int64_t column_int(int c) const override {
-        if (r_.is_null(row_, c)) return 0;
-        const auto text = r_.text(row_, c);
-        if (text == "t" || text == "f") return text == "t" ? 1 : 0; // a boolean expression
-        return r_.integer(row_, c);
-    }
-    double column_double(int c) const override {
-        return r_.is_null(row_, c) ? 0.0 : std::stod(r_.text(row_, c));
-    }
+    std::int64_t column_int(int c) const override { return r_.is_null(row_, c) ? 0 : r_.integer(row_, c); }
     std::string column_text(int c) const override {
         return r_.is_null(row_, c) ? std::string() : r_.text(row_, c);
     }
@@ -282,9 +278,7 @@ private:
 std::unique_ptr<connection> open(const std::string& database,
                                  const std::optional<std::string>& password, bool create) {
     if (is_postgresql_uri(database)) return std::make_unique<pg_connection>(database, password);
-    auto c = std::make_unique<sqlite_connection>(database, create);
-    store::configure_connection(*c->sqlite_handle());
-    return c;
+    return std::make_unique<sqlite_connection>(database, create);
 }
 
 std::pair<int, int> migrate(connection& c) {

@@ -59,7 +59,6 @@ public:
     virtual bool step() = 0;
     virtual bool is_null(int column) const = 0;
     virtual std::int64_t column_int(int column) const = 0;
-    virtual double column_double(int column) const = 0;
     /// The column as text whatever its type; "" for NULL.
     virtual std::string column_text(int column) const = 0;
     std::optional<std::string> column_optional_text(int column) const;

@@ -63,9 +63,9 @@ std::optional<std::string> load_http_token(const http_config& cfg,
     if (!cfg.auth.empty()) {
         origin = "http.auth (" + cfg.auth + ")";
         text = read_secret_file(cfg.auth, "http.auth");
-    } else if (const auto path = credential_path("http-token", getenv)) {
+    } else if (auto credential = read_credential("http-token", "credential http-token", getenv)) {
         origin = "credential http-token";
-        text = read_secret_file(path->string(), origin);
+        text = std::move(*credential);
     } else {
         return std::nullopt;
     }
