@@ -38,7 +38,7 @@ using certq::exit_usage;
 using certq::first_line;
 using certq::open_existing;
 
-template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
+using certq::nullable;
 
 // 1234567 → "1,234,567": counts and rates as a person reads them.
 std::string grouped(std::int64_t n) {
@@ -183,11 +183,12 @@ int show(const certq::config& cfg, const std::string& host, bool as_json) {
     const auto db_handle = open_existing(cfg);
     auto& db = *db_handle;
     // A trailing dot (an absolute name) finds the row too.
-    const auto row = certq::store::find_row(db, host, std::numeric_limits<std::size_t>::max());
+    auto row = certq::store::find_row(db, host);
     if (!row) {
         std::cerr << "certq: no row for " << host << "\n";
         return exit_runtime;
     }
+    certq::store::read_history(db, *row, std::numeric_limits<std::size_t>::max());
     json::object r{{"id", row->id},
                    {"hostname", row->hostname},
                    {"alternative_names", nullable(row->alternative_names)},

@@ -8,7 +8,7 @@
 #include "store/domain_store.hpp"
 #include "store/reads.hpp"
 #include "util/json_text.hpp"
-#include "web/json.hpp"
+#include "dns/report.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,7 +26,7 @@ namespace json = boost::json;
 // No database yet is no row yet: the DNS half of the answer is still worth giving.
 std::optional<store::row_story> find_row(const config& cfg, const std::string& host) {
     if (!database_exists(cfg)) return std::nullopt;
-    return store::find_row(*open_existing(cfg), host, 0);
+    return store::find_row(*open_existing(cfg), host);
 }
 
 struct azion_facts {
@@ -108,12 +108,10 @@ int check_command(const config& cfg, const std::string& host, bool as_json) {
         }
     }
 
-    bool all_point = !reports.empty();
-    for (const auto& r : reports)
-        all_point = all_point && r.verdict().result == dns::outcome::points;
+    const bool all_point = dns::all_point(reports);
 
     if (as_json) {
-        json::object out{{"host", host}, {"names", web::to_json(reports)}, {"would_request", all_point}};
+        json::object out{{"host", host}, {"names", dns::to_json(reports)}, {"would_request", all_point}};
         if (row)
             out["row"] = {{"id", row->id},
                           {"state", row->state},
@@ -157,7 +155,7 @@ int check_command(const config& cfg, const std::string& host, bool as_json) {
     std::cout << host << "\n";
     for (const auto& r : reports) {
         const auto v = r.verdict();
-        std::cout << "  " << r.name << ": " << web::verdict_word(v.result) << "\n";
+        std::cout << "  " << r.name << ": " << dns::verdict_word(v.result) << "\n";
         if (!r.pointing.line.empty()) std::cout << "    " << r.pointing.line << "\n";
         if (r.caa && r.caa->result != dns::outcome::points)
             std::cout << "    " << r.caa->line << "\n";

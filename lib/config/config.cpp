@@ -365,6 +365,13 @@ std::optional<std::string> read_credential(const std::string& name, const std::s
     return read_secret_file(path->string(), origin);
 }
 
+std::pair<std::string, std::string> split_host_port(const std::string& text) {
+    const auto colon = text.rfind(':');
+    auto host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return {host, colon == std::string::npos ? std::string() : text.substr(colon + 1)};
+}
+
 bool is_postgresql_uri(std::string_view database) {
     return database.rfind("postgresql://", 0) == 0 || database.rfind("postgres://", 0) == 0;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace certq {
@@ -153,6 +154,10 @@ std::optional<std::filesystem::path> credential_path(const std::string& name,
 /// config_error "<origin>: cannot read <path>" when it cannot be read.
 std::optional<std::string> read_credential(const std::string& name, const std::string& origin,
                                            const std::function<const char*(const char*)>& getenv = ::getenv);
+
+/// "host:port" (the host in brackets for IPv6) as host without brackets and port; the port is ""
+/// when there is no colon.
+std::pair<std::string, std::string> split_host_port(const std::string& text);
 
 /// A PostgreSQL connection URI (postgresql://… or postgres://…); anything else names a SQLite file.
 bool is_postgresql_uri(std::string_view database);

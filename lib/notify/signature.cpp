@@ -1,5 +1,7 @@
 #include "notify/signature.hpp"
 
+#include "util/base64.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -20,28 +22,16 @@ std::optional<std::string> decode_secret(std::string_view text, std::string& why
         why = "the webhook secret must be written whsec_<base64>";
         return std::nullopt;
     }
-    const auto encoded = text.substr(prefix.size());
-    if (encoded.empty() || encoded.size() % 4 != 0) {
+    auto key = base64_decode(text.substr(prefix.size()));
+    if (!key) {
         why = "the webhook secret's base64 part is not valid base64";
         return std::nullopt;
     }
-    std::vector<unsigned char> out(encoded.size() / 4 * 3 + 1);
-    const int n =
-        EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(encoded.data()),
-                        static_cast<int>(encoded.size()));
-    if (n < 0) {
-        why = "the webhook secret's base64 part is not valid base64";
-        return std::nullopt;
-    }
-    // EVP_DecodeBlock counts the padding as zero bytes: take them off.
-    std::size_t size = static_cast<std::size_t>(n);
-    for (auto it = encoded.rbegin(); it != encoded.rend() && *it == '='; ++it)
-        --size;
-    if (size < 16) {
+    if (key->size() < 16) {
         why = "the webhook secret is too short (at least 16 bytes after base64)";
         return std::nullopt;
     }
-    return std::string(reinterpret_cast<const char*>(out.data()), size);
+    return key;
 }
 
 std::string sign(std::string_view key, std::string_view id, std::string_view timestamp,

@@ -21,18 +21,21 @@ void token_bucket::hold_until(clock::time_point until) {
     theoretical_arrival_ = until;
 }
 
-token_bucket::clock::time_point token_bucket::reserve(clock::time_point now) {
+token_bucket::clock::time_point token_bucket::earliest(clock::time_point now) const {
     const auto tat = std::max(theoretical_arrival_, now);
-    const auto allowed_at = std::max({now, tat - tolerance_, held_until_});
-    theoretical_arrival_ = std::max(tat, allowed_at) + interval_;
+    return std::max({now, tat - tolerance_, held_until_});
+}
+
+token_bucket::clock::time_point token_bucket::reserve(clock::time_point now) {
+    const auto allowed_at = earliest(now);
+    theoretical_arrival_ = std::max({theoretical_arrival_, now, allowed_at}) + interval_;
     return allowed_at;
 }
 
 token_bucket::clock::duration token_bucket::try_take(clock::time_point now) {
-    const auto tat = std::max(theoretical_arrival_, now);
-    const auto allowed_at = std::max({now, tat - tolerance_, held_until_});
+    const auto allowed_at = earliest(now);
     if (allowed_at > now) return allowed_at - now;
-    theoretical_arrival_ = tat + interval_;
+    theoretical_arrival_ = std::max(theoretical_arrival_, now) + interval_;
     return clock::duration::zero();
 }
 

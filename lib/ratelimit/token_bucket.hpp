@@ -34,6 +34,9 @@ public:
     int burst() const { return burst_; }
 
 private:
+    // When the next token may be used, reserving nothing.
+    clock::time_point earliest(clock::time_point now) const;
+
     double rate_;
     int burst_;
     clock::duration interval_;  // time between tokens

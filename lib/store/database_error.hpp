@@ -13,6 +13,8 @@ public:
     /// The connection to the database is gone (PostgreSQL: the server ended the session or
     /// the network failed). SQLite's file never goes away like that.
     virtual bool connection_lost() const { return false; }
+    /// The statement was stopped at its time limit (a reader's deadline), not refused.
+    virtual bool timed_out() const { return false; }
 };
 
 } // namespace certq::store

@@ -30,6 +30,8 @@ public:
     bool connection_lost() const override {
         return sqlstate_.rfind("08", 0) == 0 || sqlstate_ == "57P01" || sqlstate_ == "57P02" || sqlstate_ == "57P03";
     }
+    /// 57014: query_canceled, which statement_timeout raises.
+    bool timed_out() const override { return sqlstate_ == "57014"; }
 
 private:
     std::string sqlstate_;

@@ -35,13 +35,11 @@ row_page list_rows(sql::connection& db, const row_filter& filter) {
     if (!filter.contains.empty()) {
         std::string any = "(lower(hostname) LIKE ?" + std::to_string(args.size() + 1) + " ESCAPE '\\'";
         args.emplace_back(like_pattern(filter.contains));
-        if (!filter.contains_too.empty() && filter.contains_too != filter.contains) {
-            any += " OR lower(hostname) LIKE ?" + std::to_string(args.size() + 1) + " ESCAPE '\\'";
-            args.emplace_back(like_pattern(filter.contains_too));
-        }
-        if (!filter.any_name.empty()) {
-            any += " OR id IN (SELECT domain_id FROM row_names WHERE name = ?" + std::to_string(args.size() + 1) + ")";
-            args.emplace_back(filter.any_name);
+        if (!filter.whole_name.empty()) {
+            any += " OR lower(hostname) LIKE ?" + std::to_string(args.size() + 1) + " ESCAPE '\\'" +
+                   " OR id IN (SELECT domain_id FROM row_names WHERE name = ?" + std::to_string(args.size() + 2) + ")";
+            args.emplace_back(like_pattern(filter.whole_name));
+            args.emplace_back(filter.whole_name);
         }
         where += (where.empty() ? " WHERE " : " AND ") + any + ")";
     }
@@ -67,7 +65,7 @@ row_page list_rows(sql::connection& db, const row_filter& filter) {
     return page;
 }
 
-std::optional<row_story> find_row(sql::connection& db, const std::string& host, std::size_t max_transitions) {
+std::optional<row_story> find_row(sql::connection& db, const std::string& host) {
     const auto read = [&db](const std::string& name) {
         return db.query("SELECT id, hostname, alternative_names, names, state, detail, wanted, certificate_id, "
                         "request_name, validity, valid_until, renewed_at, workload_id, attempts, polls, "
@@ -101,7 +99,10 @@ std::optional<row_story> find_row(sql::connection& db, const std::string& host, 
     r.state_since_ms = row->column_int(16);
     r.created_at = row->column_text(17);
     r.updated_at = row->column_text(18);
+    return r;
+}
 
+void read_history(sql::connection& db, row_story& r, std::size_t max_transitions) {
     if (r.workload_id) {
         auto count = db.query("SELECT count(*) FROM domains WHERE workload_id = ?1", {*r.workload_id});
         r.workload_rows = count->step() ? count->column_int(0) : 0;
@@ -110,7 +111,6 @@ std::optional<row_story> find_row(sql::connection& db, const std::string& host, 
                                {*r.workload_id, r.id});
         while (others->step()) r.workload_others.emplace_back(others->column_text(0), others->column_text(1));
     }
-    if (max_transitions == 0) return r;
     // The newest first, so a row re-queued a thousand times shows its latest story.
     auto t = db.query("SELECT id, at, from_state, to_state, detail FROM transitions WHERE domain_id = ?1 "
                       "ORDER BY id DESC LIMIT ?2",
@@ -125,7 +125,6 @@ std::optional<row_story> find_row(sql::connection& db, const std::string& host, 
                                  t->column_optional_text(4)});
     }
     std::reverse(r.transitions.begin(), r.transitions.end());
-    return r;
 }
 
 std::string reason_of(std::string_view detail) {
@@ -199,25 +198,19 @@ std::vector<throughput_bucket> throughput(sql::connection& db, std::chrono::minu
     const auto first = (to_unix_ms(now - span) / bucket_ms) * bucket_ms;
     const auto last = (to_unix_ms(now) / bucket_ms) * bucket_ms;
     std::vector<throughput_bucket> out;
-    for (auto start = first; start <= last; start += bucket_ms) out.push_back({from_unix_ms(start)});
+    for (auto start = first; start <= last; start += bucket_ms) out.push_back({from_unix_ms(start), {}});
+    std::string terminal;
+    for (const auto s : all_states)
+        if (is_terminal(s)) terminal += (terminal.empty() ? "'" : ", '") + std::string(to_string(s)) + "'";
     // Grouped by minute in SQL (a few hundred groups at most), then into buckets here.
-    auto stmt = db.query("SELECT to_state, " + db.unix_ms_of("at") +
-                             " / 60000 AS minute, count(*) FROM transitions"
-                             " WHERE at >= ?1 AND to_state IN ('active', 'failed', 'invalid', 'dns_failed', 'moved', "
-                             "'removed') GROUP BY to_state, minute",
+    auto stmt = db.query("SELECT to_state, " + db.unix_ms_of("at") + " / 60000 AS minute, count(*) FROM transitions" +
+                             " WHERE at >= ?1 AND to_state IN (" + terminal + ") GROUP BY to_state, minute",
                          {format_iso8601(from_unix_ms(first))});
     while (stmt->step()) {
         const auto ms = stmt->column_int(1) * 60000;
         if (ms < first || ms > last + bucket_ms - 1) continue; // a clock set back: after now
-        auto& b = out[static_cast<std::size_t>((ms - first) / bucket_ms)];
-        const auto n = stmt->column_int(2);
-        const auto to = stmt->column_text(0);
-        if (to == "active") b.active += n;
-        else if (to == "failed") b.failed += n;
-        else if (to == "invalid") b.invalid += n;
-        else if (to == "dns_failed") b.dns_failed += n;
-        else if (to == "moved") b.moved += n;
-        else if (to == "removed") b.removed += n;
+        if (const auto to = parse_state(stmt->column_text(0)))
+            out[static_cast<std::size_t>((ms - first) / bucket_ms)].finished[*to] += stmt->column_int(2);
     }
     return out;
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,10 +33,9 @@ struct row_filter {
     std::optional<domain_state> state;
     /// Text the hostname contains, case-insensitively ("" matches every row).
     std::string contains;
-    /// Another spelling of `contains` that also matches (its A-label form), and a name
-    /// any of a row's names (alternative names included) equals; both optional.
-    std::string contains_too;
-    std::string any_name;
+    /// `contains` as a whole hostname in its sent form (A-labels), when it is one: it also
+    /// matches that spelling, and the row that has it among its names (alternative names too).
+    std::string whole_name;
     bool newest_first = true;
     /// Keyset paging: the `next` of the previous page.
     std::optional<std::int64_t> after;
@@ -60,27 +60,19 @@ struct transition {
     std::optional<std::string> detail;
 };
 
-/// Everything the table knows about one row.
-struct row_story {
-    std::int64_t id = 0;
-    std::string hostname;
+/// Everything the table knows about one row: what a list shows, and the rest.
+struct row_story : row_summary {
     std::optional<std::string> alternative_names; ///< JSON text as the user wrote it
     std::optional<std::string> names;             ///< JSON text: the names sent (A-labels)
-    std::string state;
-    std::optional<std::string> detail;
     std::string wanted;
-    std::optional<std::int64_t> certificate_id;
     std::optional<std::string> certificate_name;
     std::optional<std::string> validity;
-    std::optional<std::int64_t> valid_until_ms;
     std::optional<std::string> renewed_at;
-    std::optional<std::int64_t> workload_id;
     std::int64_t attempts = 0;
     std::int64_t polls = 0;
     std::optional<std::int64_t> next_attempt_ms;
     std::int64_t state_since_ms = 0;
-    std::string created_at;
-    std::string updated_at;
+    // Filled by read_history:
     /// Rows (this one included) that name the same workload, and up to 20 of the others.
     std::int64_t workload_rows = 0;
     std::vector<std::pair<std::string, std::string>> workload_others; ///< hostname, state
@@ -89,11 +81,13 @@ struct row_story {
     std::int64_t transitions_omitted = 0;
 };
 
-/// The row whose hostname is `host` (case-insensitively; a trailing dot ignored), with its
-/// newest `max_transitions` transitions (0: none read); nullopt when there is none. Throws
-/// database_error.
-std::optional<row_story> find_row(sql::connection& db, const std::string& host,
-                                  std::size_t max_transitions = 1000);
+/// The row whose hostname is `host` (case-insensitively; a trailing dot ignored), its columns
+/// only; nullopt when there is none. Throws database_error.
+std::optional<row_story> find_row(sql::connection& db, const std::string& host);
+
+/// Adds what surrounds the row: its newest `max_transitions` transitions and the other rows on
+/// its workload. Throws database_error.
+void read_history(sql::connection& db, row_story& row, std::size_t max_transitions = 1000);
 
 /// Rows in one state that share a reason: their detail with the names, numbers and addresses
 /// that differ from row to row taken out.
@@ -119,10 +113,15 @@ problem_report problems(sql::connection& db, std::size_t max_rows = 20000, std::
 /// inner dot (hostnames, addresses, times, counts) become "…". Pure.
 std::string reason_of(std::string_view detail);
 
-/// Rows that reached each terminal state, per bucket. Buckets cover [start, start + bucket).
+/// Rows that reached each terminal state (is_terminal), per bucket. Buckets cover
+/// [start, start + bucket).
 struct throughput_bucket {
     wall_time start;
-    std::int64_t active = 0, failed = 0, invalid = 0, dns_failed = 0, moved = 0, removed = 0;
+    std::map<domain_state, std::int64_t> finished; ///< a terminal state absent: none
+    std::int64_t count(domain_state s) const {
+        const auto it = finished.find(s);
+        return it == finished.end() ? 0 : it->second;
+    }
 };
 
 /// The `bucket`-sized buckets from the one holding now - `span` to the one holding `now`,

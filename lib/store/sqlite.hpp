@@ -23,6 +23,7 @@ public:
     /// The primary result code (SQLITE_BUSY, SQLITE_FULL, ...).
     int code() const { return code_ & 0xff; }
     /// True for conditions that pass by themselves: another writer, a full disk being cleared.
+    bool timed_out() const override { return code() == SQLITE_INTERRUPT; }
     bool is_transient() const {
         return code() == SQLITE_BUSY || code() == SQLITE_LOCKED || code() == SQLITE_FULL ||
                code() == SQLITE_IOERR;

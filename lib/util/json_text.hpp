@@ -4,9 +4,15 @@
 
 #include <boost/json/value.hpp>
 
+#include <optional>
 #include <string>
 
 namespace certq {
+
+/// The value, or JSON null when there is none.
+template <class T> boost::json::value nullable(const std::optional<T>& v) {
+    return v ? boost::json::value(*v) : boost::json::value(nullptr);
+}
 
 /// A double as JSON: `200.0` for an integral value, else the shortest text that reads back to
 /// the same double (`0.1`, `1234.5`, `1e+300`); `null` for NaN and infinities, which JSON

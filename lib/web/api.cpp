@@ -5,9 +5,11 @@
 #include "store/reads.hpp"
 #include "store/status.hpp"
 #include "util/json_text.hpp"
+#include "dns/report.hpp"
 #include "web/json.hpp"
 
 #include <boost/json.hpp>
+#include <boost/locale/utf.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
@@ -33,14 +35,10 @@ response json_answer(const json::value& v) {
 // Text from the URL is kept as bytes; PostgreSQL refuses bytes that are not UTF-8, and no
 // hostname holds them, so they are the client's mistake.
 bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        for (std::size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-        i += n;
+    using utf = boost::locale::utf::utf_traits<char>;
+    for (auto p = s.begin(); p != s.end();) {
+        const auto c = utf::decode(p, s.end());
+        if (c == boost::locale::utf::illegal || c == boost::locale::utf::incomplete) return false;
     }
     return true;
 }
@@ -90,8 +88,7 @@ store::row_filter list_filter(const boost::urls::url_view& u) {
             // Unicode name the row stored in its A-label form.
             std::string why;
             if (const auto name = hostname::normalise(p.value, why)) {
-                f.contains_too = *name;
-                f.any_name = *name;
+                f.whole_name = *name;
             }
         } else if (p.key == "order") {
             if (p.value != "newest" && p.value != "oldest")
@@ -167,21 +164,18 @@ json::object page_json(const store::row_page& page) {
 }
 
 json::object dns_json(const std::string& host, const std::vector<dns::name_report>& reports) {
-    bool all_point = !reports.empty();
-    for (const auto& r : reports) all_point = all_point && r.verdict().result == dns::outcome::points;
     return {{"host", host},
             {"checked_at", format_iso8601(wall_now())},
-            {"would_request", all_point},
-            {"names", to_json(reports)}};
+            {"would_request", dns::all_point(reports)},
+            {"names", dns::to_json(reports)}};
 }
 
 // What a client is told when a read fails: whether it ran out of time; the rest (which may
 // name the server, user or file) goes to the log only.
 response database_failure(const store::database_error& e) {
-    const std::string what = e.what();
-    if (what.find("interrupt") != std::string::npos || what.find("statement timeout") != std::string::npos)
+    if (e.timed_out())
         return json_error(503, "the read took longer than its time limit; narrow it (a state, a longer search text)");
-    spdlog::warn("web: a read failed: {}", what);
+    spdlog::warn("web: a read failed: {}", e.what());
     return json_error(503, "the database did not answer; certqd's log says why");
 }
 
@@ -258,7 +252,11 @@ asio::awaitable<response> api::handle(request req) {
         }
         if (rest.size() == 2 && rest[0] == "domains") {
             only_known(u, {});
-            auto job = [host = rest[1]](sql::connection& c) { return store::find_row(c, host); };
+            auto job = [host = rest[1]](sql::connection& c) {
+                auto row = store::find_row(c, host);
+                if (row) store::read_history(c, *row);
+                return row;
+            };
             const auto row = co_await db_.run(std::move(job));
             if (!row) co_return json_error(404, "no row for hostname " + shown(rest[1]));
             co_return json_answer(to_json(*row));
@@ -284,7 +282,7 @@ asio::awaitable<response> api::handle(request req) {
 }
 
 asio::awaitable<response> api::dns_check(std::string host) {
-    auto job = [host](sql::connection& c) { return store::find_row(c, host, 0); };
+    auto job = [host](sql::connection& c) { return store::find_row(c, host); };
     const auto row = co_await db_.run(std::move(job));
     if (!row) co_return json_error(404, "no row for hostname " + shown(host));
     auto names = hostname::parse_row_names(row->hostname, row->alternative_names);

@@ -1,8 +1,10 @@
 #include "web/auth.hpp"
 
+#include "util/base64.hpp"
+
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/string.hpp>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <netdb.h>
@@ -10,23 +12,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace certq::web {
 
 namespace {
 
-std::string listen_host(const std::string& listen) {
-    auto host = listen.substr(0, listen.rfind(':'));
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    return host;
-}
-
-bool iequal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
+std::string listen_host(const std::string& listen) { return split_host_port(listen).first; }
 
 std::array<unsigned char, SHA256_DIGEST_LENGTH> digest(std::string_view text) {
     std::array<unsigned char, SHA256_DIGEST_LENGTH> out{};
@@ -40,19 +31,6 @@ bool same_secret(std::string_view given, const std::string& token) {
     const auto a = digest(given);
     const auto b = digest(token);
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-    if (text.empty() || text.size() % 4 != 0 || text.size() > 4096) return std::nullopt;
-    std::string out(text.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (n < 0) return std::nullopt;
-    // EVP_DecodeBlock counts the padding as zero bytes.
-    auto size = static_cast<std::size_t>(n);
-    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) --size;
-    out.resize(size);
-    return out;
 }
 
 } // namespace
@@ -106,8 +84,8 @@ bool authenticator::allows(std::string_view authorization) const {
     const auto scheme = authorization.substr(0, space);
     auto credentials = authorization.substr(space + 1);
     while (!credentials.empty() && credentials.front() == ' ') credentials.remove_prefix(1);
-    if (iequal(scheme, "Bearer")) return same_secret(credentials, *token_);
-    if (iequal(scheme, "Basic")) {
+    if (boost::beast::iequals(scheme, "Bearer")) return same_secret(credentials, *token_);
+    if (boost::beast::iequals(scheme, "Basic")) {
         const auto decoded = base64_decode(credentials);
         if (!decoded) return false;
         const auto colon = decoded->find(':');
@@ -129,7 +107,7 @@ bool host_allowed(std::string_view host_header, const std::string& listen) {
     boost::system::error_code ec;
     boost::asio::ip::make_address(std::string(host), ec);
     if (!ec) return true;
-    return iequal(host, "localhost") || iequal(host, listen_host(listen));
+    return boost::beast::iequals(host, "localhost") || boost::beast::iequals(host, listen_host(listen));
 }
 
 } // namespace certq::web

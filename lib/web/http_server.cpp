@@ -1,5 +1,7 @@
 #include "web/http_server.hpp"
 
+#include "config/config.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -206,10 +208,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
 http_server::http_server(asio::any_io_executor ex, const std::string& listen, handler h, server_limits limits)
     : impl_(std::make_shared<impl>(ex, std::move(h), limits)) {
-    const auto colon = listen.rfind(':');
-    std::string host = listen.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    const auto port = listen.substr(colon + 1);
+    const auto [host, port] = split_host_port(listen);
     boost::system::error_code ec;
     tcp::resolver resolver(ex);
     auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);

@@ -1,6 +1,7 @@
 #include "web/json.hpp"
 
 #include "hostname/names.hpp"
+#include "util/json_text.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -9,8 +10,6 @@ namespace certq::web {
 namespace json = boost::json;
 
 namespace {
-
-template <class T> json::value nullable(const std::optional<T>& v) { return v ? json::value(*v) : json::value(nullptr); }
 
 // The hostname as the customer reads it, when it holds A-labels (xn--…); null otherwise.
 json::value unicode_of(const std::string& hostname) {
@@ -35,25 +34,6 @@ json::value json_column(const std::optional<std::string>& text) {
 
 } // namespace
 
-std::string verdict_word(dns::outcome o) {
-    return o == dns::outcome::points         ? "points to Azion"
-           : o == dns::outcome::not_pointing ? "not ready"
-                                             : "inconclusive";
-}
-
-json::array to_json(const std::vector<dns::name_report>& reports) {
-    json::array names;
-    for (const auto& r : reports) {
-        const auto v = r.verdict();
-        names.push_back({{"name", r.name},
-                         {"verdict", verdict_word(v.result)},
-                         {"pointing", r.pointing.line},
-                         {"caa", r.caa_found},
-                         {"problem", v.result == dns::outcome::points ? json::value(nullptr) : json::value(v.line)}});
-    }
-    return names;
-}
-
 json::object to_json(const store::row_summary& row) {
     return {{"id", row.id},
             {"hostname", row.hostname},
@@ -68,26 +48,18 @@ json::object to_json(const store::row_summary& row) {
 }
 
 json::object to_json(const store::row_story& row) {
-    json::object domain{{"id", row.id},
-                        {"hostname", row.hostname},
-                        {"unicode", unicode_of(row.hostname)},
-                        {"alternative_names", json_column(row.alternative_names)},
-                        {"names", json_column(row.names)},
-                        {"state", row.state},
-                        {"detail", nullable(row.detail)},
-                        {"wanted", row.wanted},
-                        {"certificate_id", nullable(row.certificate_id)},
-                        {"certificate_name", nullable(row.certificate_name)},
-                        {"validity", nullable(row.validity)},
-                        {"valid_until", time_or_null(row.valid_until_ms)},
-                        {"renewed_at", nullable(row.renewed_at)},
-                        {"workload_id", nullable(row.workload_id)},
-                        {"attempts", row.attempts},
-                        {"polls", row.polls},
-                        {"next_attempt_at", time_or_null(row.next_attempt_ms)},
-                        {"state_since", format_iso8601(from_unix_ms(row.state_since_ms))},
-                        {"created_at", row.created_at},
-                        {"updated_at", row.updated_at}};
+    // What a list shows of the row, and the rest of its columns.
+    auto domain = to_json(static_cast<const store::row_summary&>(row));
+    domain["alternative_names"] = json_column(row.alternative_names);
+    domain["names"] = json_column(row.names);
+    domain["wanted"] = row.wanted;
+    domain["certificate_name"] = nullable(row.certificate_name);
+    domain["validity"] = nullable(row.validity);
+    domain["renewed_at"] = nullable(row.renewed_at);
+    domain["attempts"] = row.attempts;
+    domain["polls"] = row.polls;
+    domain["next_attempt_at"] = time_or_null(row.next_attempt_ms);
+    domain["state_since"] = format_iso8601(from_unix_ms(row.state_since_ms));
     json::array transitions;
     for (const auto& t : row.transitions)
         transitions.push_back(json::object{{"id", t.id},
@@ -122,14 +94,12 @@ json::object to_json(const store::problem_report& report) {
 json::object to_json(const std::vector<store::throughput_bucket>& buckets, std::chrono::minutes span,
                      std::chrono::minutes bucket) {
     json::array out;
-    for (const auto& b : buckets)
-        out.push_back(json::object{{"start", format_iso8601(b.start)},
-                                   {"active", b.active},
-                                   {"failed", b.failed},
-                                   {"invalid", b.invalid},
-                                   {"dns_failed", b.dns_failed},
-                                   {"moved", b.moved},
-                                   {"removed", b.removed}});
+    for (const auto& b : buckets) {
+        json::object o{{"start", format_iso8601(b.start)}};
+        for (const auto s : all_states)
+            if (is_terminal(s)) o[to_string(s)] = b.count(s);
+        out.push_back(std::move(o));
+    }
     return {{"hours", std::chrono::duration_cast<std::chrono::hours>(span).count()},
             {"bucket_seconds", std::chrono::duration_cast<std::chrono::seconds>(bucket).count()},
             {"buckets", std::move(out)}};

@@ -1,7 +1,6 @@
 #pragma once
-// The JSON shapes of the web API (README "JSON API"), shared with `certq check --json`.
+// The JSON shapes of the web API (README "The web page and the JSON API").
 
-#include "dns/checker.hpp"
 #include "store/reads.hpp"
 #include "store/status.hpp"
 
@@ -9,12 +8,6 @@
 #include <boost/json/object.hpp>
 
 namespace certq::web {
-
-/// "points to Azion", "not ready" or "inconclusive".
-std::string verdict_word(dns::outcome o);
-
-/// Each name: {name, verdict, pointing, caa, problem}.
-boost::json::array to_json(const std::vector<dns::name_report>& reports);
 
 boost::json::object to_json(const store::row_summary& row);
 /// {"domain": {...}, "transitions": [...], "transitions_omitted": n}.

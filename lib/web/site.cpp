@@ -15,6 +15,11 @@ bool under(std::string_view path, std::string_view prefix) {
 
 response text(unsigned status, std::string body) { return {status, "text/plain; charset=utf-8", std::move(body), {}}; }
 
+// A refusal in the answer's own language: JSON for the API, a line of text for the rest.
+response refusal(bool is_api, unsigned status, const std::string& why) {
+    return is_api ? json_error(status, why) : text(status, why + "\n");
+}
+
 } // namespace
 
 site::site(std::string listen, std::optional<std::string> token, api& json_api, answer_source metrics,
@@ -32,7 +37,7 @@ asio::awaitable<response> site::handle(request req) {
         // whose own name now resolves to 127.0.0.1 (DNS rebinding) arrives with its own Host.
         const auto why = "Host " + req.host.substr(0, 100) +
                          " is not this server's address; use the IP address or localhost, or set http.auth";
-        co_return is_api ? json_error(421, why) : text(421, why + "\n");
+        co_return refusal(is_api, 421, why);
     }
     // Another site's page may make a browser send requests here (an <img> or a script pointing
     // at 127.0.0.1, with the token the browser remembers): it cannot read the answers, but it
@@ -41,13 +46,9 @@ asio::awaitable<response> site::handle(request req) {
     // the page itself holds no data, so that stays allowed.
     const bool foreign = req.fetch_site == "cross-site" || req.fetch_site == "same-site";
     const bool link_to_page = req.fetch_mode == "navigate" && !is_api && path != "/metrics";
-    if (foreign && !link_to_page) {
-        const std::string why = "requests from other sites' pages are refused";
-        co_return is_api ? json_error(403, why) : text(403, why + "\n");
-    }
+    if (foreign && !link_to_page) co_return refusal(is_api, 403, "requests from other sites' pages are refused");
     if (!auth_.allows(req.authorization)) {
-        auto r = is_api ? json_error(401, "a bearer token is required (Authorization: Bearer TOKEN; see http.auth)")
-                        : text(401, "a bearer token is required (Authorization: Bearer TOKEN; see http.auth)\n");
+        auto r = refusal(is_api, 401, "a bearer token is required (Authorization: Bearer TOKEN; see http.auth)");
         // The page asks for Basic, which makes a browser show its own login dialog (the token
         // is the password) and then send it with every request the page makes.
         r.headers.emplace_back("WWW-Authenticate", is_api || path == "/metrics"

@@ -50,16 +50,15 @@ function kindOf(state) {
   return Object.prototype.hasOwnProperty.call(KIND, state) ? KIND[state] : 'unknown';
 }
 
-function badge(state) {
-  const b = el('span', 'badge k-' + kindOf(state), state == null ? '—' : state);
-  b.dataset.state = String(state);
-  return b;
-}
-
 function setBadge(b, state) {
   b.className = 'badge k-' + kindOf(state);
-  b.textContent = String(state);
-  b.dataset.state = String(state);
+  b.textContent = state == null ? '—' : String(state);
+}
+
+function badge(state) {
+  const b = el('span');
+  setBadge(b, state);
+  return b;
 }
 
 function domainHref(host) {
@@ -131,7 +130,7 @@ function timeEl(iso, opts = {}) {
   }
   t.dateTime = iso;
   t.title = iso;
-  const abs = utcText(ms, opts.date !== false) + ' UTC';
+  const abs = utcText(ms) + ' UTC';
   t.textContent = opts.relativeOnly ? relative(ms) : opts.noRelative ? abs : `${abs} · ${relative(ms)}`;
   if (opts.relativeOnly) t.title = abs;
   return t;
@@ -223,6 +222,19 @@ function poller(fn, every, enabled = () => true) {
     timer = setTimeout(run, Math.max(0, every - (Date.now() - last)));
   }
   return { run, resume, stop() { clearTimeout(timer); timer = null; } };
+}
+
+// A summary the page keeps fresh: read `url` every `every` ms, hand it to `render`, and say in
+// the error banner (under `name`) when it cannot be read.
+function feed(name, url, render, every) {
+  return poller(async () => {
+    try {
+      render(await api(url));
+      setError(name, null);
+    } catch (e) {
+      setError(name, e.message);
+    }
+  }, every);
 }
 
 // ---- status -------------------------------------------------------------------------------
@@ -324,14 +336,7 @@ function renderStatus(st) {
   document.body.dataset.ready = '1';
 }
 
-const statusPoll = poller(async () => {
-  try {
-    renderStatus(await api('/api/v1/status'));
-    setError('status', null);
-  } catch (e) {
-    setError('status', e.message);
-  }
-}, STATUS_EVERY);
+const statusPoll = feed('status', '/api/v1/status', renderStatus, STATUS_EVERY);
 
 // ---- problems -----------------------------------------------------------------------------
 
@@ -366,14 +371,7 @@ function renderProblems(p) {
   $('problems-note').textContent = note;
 }
 
-const problemsPoll = poller(async () => {
-  try {
-    renderProblems(await api('/api/v1/problems'));
-    setError('problems', null);
-  } catch (e) {
-    setError('problems', e.message);
-  }
-}, PROBLEMS_EVERY);
+const problemsPoll = feed('problems', '/api/v1/problems', renderProblems, PROBLEMS_EVERY);
 
 // ---- throughput chart ---------------------------------------------------------------------
 
@@ -487,14 +485,9 @@ function renderChart() {
   $('chart-hours').textContent = num(data.hours);
 }
 
-const chartPoll = poller(async () => {
-  try {
-    chartData = await api(`/api/v1/throughput?hours=${CHART_HOURS}`);
-    renderChart();
-    setError('chart', null);
-  } catch (e) {
-    setError('chart', e.message);
-  }
+const chartPoll = feed('chart', `/api/v1/throughput?hours=${CHART_HOURS}`, (data) => {
+  chartData = data;
+  renderChart();
 }, CHART_EVERY);
 
 // ---- search -------------------------------------------------------------------------------
@@ -787,7 +780,7 @@ function renderDns(r) {
     li.append(head);
     li.append(el('div', 'pointing', n.pointing ?? ''));
     li.append(el('div', 'caa', n.caa ?? ''));
-    const prob = el('div', 'problem-text problem', n.problem ?? '');
+    const prob = el('div', 'problem', n.problem ?? '');
     prob.hidden = !n.problem;
     li.append(prob);
     ul.append(li);
