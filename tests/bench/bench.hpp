@@ -72,6 +72,9 @@ std::map<std::string, int> calls_by_operation(const std::vector<sim::recorded_re
 /// "12.3" with `digits` decimals.
 std::string fixed(double v, int digits);
 
+/// SIGTERM, then the exit; throws when certqd has not stopped within 60 s.
+void stop(testing::process& daemon);
+
 /// Waits until every one of `rows` is active, or throws naming `what` when certqd ends or the
 /// run's deadline (twice the time the rate needs, plus two minutes) passes first.
 void wait_all_active(testing::environment& env, testing::process& daemon, int rows, double rate,

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -113,6 +114,11 @@ std::string fixed(double v, int digits) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*f", digits, v);
     return buf;
+}
+
+void stop(testing::process& daemon) {
+    daemon.signal(SIGTERM);
+    if (!daemon.wait(std::chrono::seconds{60})) throw std::runtime_error("certqd did not stop within 60 s of SIGTERM");
 }
 
 void wait_all_active(testing::environment& env, testing::process& daemon, int rows, double rate,

@@ -58,8 +58,7 @@ run_result run(double rate, int rows, double seconds, const std::function<double
         }
         std::this_thread::sleep_for(50ms); // a bench paces itself; tests never do this
     }
-    daemon->signal(SIGTERM);
-    daemon->wait(30s);
+    stop(*daemon);
     run_result r;
     r.bins.resize(static_cast<std::size_t>(seconds) + 1);
     for (const auto& req : env.sim().requests()) {

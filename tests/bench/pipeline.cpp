@@ -16,15 +16,6 @@ namespace certq::bench {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-namespace {
-
-void stop(testing::process& daemon) {
-    daemon.signal(SIGTERM);
-    if (!daemon.wait(60s)) throw std::runtime_error("certqd did not stop within 60 s of SIGTERM");
-}
-
-} // namespace
-
 void run_pipeline(const bench_options& o, report& r) {
     const std::string section = "Pipeline: " + std::to_string(o.pipeline_rows) + " rows at " +
                                 fixed(o.rate, 0) + "/s configured";

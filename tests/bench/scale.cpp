@@ -106,8 +106,7 @@ void run_scale(const bench_options& o, report& r) {
                 120s))
             throw std::runtime_error("memory: certqd made no progress\n" + daemon->output());
         const auto usage = usage_of(daemon->pid());
-        daemon->signal(SIGTERM);
-        daemon->wait(60s);
+        stop(*daemon);
         r.add({section, "peak RSS while working them", fixed(usage.peak_rss_mib, 1) + " MiB",
                "<= 40 MB", usage.peak_rss_mib * 1.048576 <= 40});
         r.add({section, "start to READY", fixed(ready, 2) + " s", "", std::nullopt});
@@ -156,8 +155,7 @@ void run_scale(const bench_options& o, report& r) {
         if (port == 0) throw std::runtime_error("certqd did not log its HTTP port\n" + daemon->output());
         time_web_reads(port, o.ready_rows, section, r, web);
         const auto usage = usage_of(daemon->pid());
-        daemon->signal(SIGTERM);
-        daemon->wait(60s);
+        stop(*daemon);
         r.add({section, "start to READY", fixed(ready, 2) + " s", "<= 2 s", ready <= 2});
         r.add({section, "certq status", fixed(status_seconds, 2) + " s", "", std::nullopt});
         r.add({section, "peak RSS", fixed(usage.peak_rss_mib, 1) + " MiB", "", std::nullopt});

@@ -153,9 +153,6 @@ public:
     sql::connection& sql();
     /// The SQLite connection (tests of SQLite itself: PRAGMAs, the sqlite3 tool's locks).
     sqlite::database& db();
-    engine kind() const { return engine_; }
-    /// The SQLite file's path or the PostgreSQL URI, as the config names it.
-    const std::string& database() const { return database_uri_; }
 
     /// Inserts `count` rows, hostname name_of(i), in one transaction, as a bulk load would.
     void insert_hostnames(int count, const std::function<std::string(int)>& name_of);

@@ -19,19 +19,16 @@ public:
     pg_server(const pg_server&) = delete;
     pg_server& operator=(const pg_server&) = delete;
 
-    unsigned short port() const { return port_; }
     /// postgresql://certq@127.0.0.1:<port>/<database>
     std::string uri(const std::string& database) const;
-    /// Creates an empty database and returns its URI.
-    std::string create_database(const std::string& name);
     /// An empty database with a name no other test of this run uses; its URI.
     std::string fresh_database();
-    /// The server's log so far, for failure messages.
-    std::string output() const { return server_->output(); }
     /// Whether PostgreSQL's server programs are installed (tests skip cleanly without them).
     static bool available();
 
 private:
+    std::string create_database(const std::string& name);
+
     std::filesystem::path dir_;
     unsigned short port_ = 0;
     std::unique_ptr<process> server_;

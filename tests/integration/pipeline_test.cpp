@@ -2,7 +2,7 @@
 // simulated Azion API over TLS. Every assertion is about what a user or Azion would see.
 
 #include "harness.hpp"
-#include "pg_server.hpp"
+#include "pg_fixture.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -29,13 +29,7 @@ void insert_hosts(sql::connection& db, int first, int count, const std::string& 
 }
 
 // Every test of the pipeline runs on both engines (a SQLite file; a PostgreSQL database).
-class Pipeline : public ::testing::TestWithParam<engine> {
-protected:
-    void SetUp() override {
-        if (GetParam() == engine::postgresql && !pg_server::available())
-            GTEST_SKIP() << "PostgreSQL is not installed; scripts/setup installs it";
-    }
-};
+class Pipeline : public engine_test {};
 
 std::vector<json::object> posted_bodies(const sim::azion_simulator& sim) {
     std::vector<json::object> out;
@@ -233,8 +227,7 @@ TEST_P(Pipeline, OffboardingDeletesTheCertificateAtAzionAndEndsRemoved) {
     EXPECT_EQ(check_transitions(env), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, Pipeline, ::testing::Values(engine::sqlite, engine::postgresql),
-                         [](const ::testing::TestParamInfo<engine>& p) { return engine_name(p.param); });
+CERTQ_ON_BOTH_ENGINES(Pipeline);
 
 } // namespace
 } // namespace certq::testing

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <csignal>
 #include <map>
+#include <cstdlib>
 #include <random>
 #include <set>
 #include <sstream>
@@ -153,11 +154,10 @@ TEST_F(Standby, ALeaderCutFromTheDatabaseStopsAtOnceAndTheStandbyFinishesTheQueu
     const auto leader = leader_backend();
     db_->query("SELECT pg_terminate_backend($1)", {pg::param(leader)});
     const auto cut = steady::now();
-    const auto status = a->wait(5s);
-    ASSERT_TRUE(status) << "the leader must stop when cut from its database:\n" << a->output();
+    const auto status = a->wait(1500ms);
+    ASSERT_TRUE(status) << "the leader must stop within 1.5 s of being cut from its database:\n" << a->output();
     const auto stopped = std::chrono::duration<double>(steady::now() - cut).count();
     EXPECT_NE(*status, 0);
-    EXPECT_LE(stopped, 1.5) << "stopped " << stopped << " s after losing the database";
     EXPECT_NE(a->output().find("lost the database connection"), std::string::npos) << a->output();
     std::printf("leader stopped %.2f s after pg_terminate_backend\n", stopped);
 
@@ -243,7 +243,12 @@ TEST_F(Standby, ThreeDaemonsLoseNothingAndRequestNothingTwiceWhileTheirLeaderIsK
     };
 
     // Four disruptions at random points of the run: kill, kill, cut, kill in a random order.
-    std::mt19937 random{std::random_device{}()};
+    // A new draw each run, recorded so that a failing one can be replayed: CERTQ_CHAOS_SEED=<seed>.
+    const char* fixed = std::getenv("CERTQ_CHAOS_SEED");
+    const std::uint32_t seed = fixed ? static_cast<std::uint32_t>(std::stoul(fixed)) : std::random_device{}();
+    RecordProperty("seed", std::to_string(seed));
+    std::printf("disruption points drawn with seed %u (CERTQ_CHAOS_SEED replays them)\n", seed);
+    std::mt19937 random{seed};
     std::vector<int> at_active;
     for (int i = 0; i < 4; ++i)
         at_active.push_back(std::uniform_int_distribution<int>(100, rows - 300)(random));

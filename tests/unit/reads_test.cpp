@@ -16,16 +16,6 @@ using namespace std::chrono_literals;
 
 class Reads : public testing::temp_store_test {
 protected:
-    std::int64_t add(const std::string& host, const std::string& state = "queued", const std::string& detail = "") {
-        auto inserted = sql().query("INSERT INTO domains (hostname) VALUES (?1) RETURNING id", {host});
-        EXPECT_TRUE(inserted->step());
-        const auto id = inserted->column_int(0);
-        inserted.reset();
-        if (state != "queued" || !detail.empty())
-            sql().run("UPDATE domains SET state = ?1, detail = ?2 WHERE id = ?3",
-                      {state, detail.empty() ? sql::arg(nullptr) : sql::arg(detail), id});
-        return id;
-    }
     std::vector<std::string> all_pages(row_filter f) {
         std::vector<std::string> seen;
         for (int guard = 0; guard < 1000; ++guard) {
@@ -39,7 +29,7 @@ protected:
 };
 
 TEST_P(Reads, KeysetPagesVisitEveryRowOnceInEitherOrder) {
-    for (int i = 0; i < 23; ++i) add("row" + std::to_string(i) + ".example.com", i % 3 ? "active" : "failed", "x");
+    for (int i = 0; i < 23; ++i) add_row("row" + std::to_string(i) + ".example.com", i % 3 ? "active" : "failed", "x");
     row_filter f;
     f.limit = 4;
     const auto newest = all_pages(f);
@@ -58,8 +48,8 @@ TEST_P(Reads, KeysetPagesVisitEveryRowOnceInEitherOrder) {
 }
 
 TEST_P(Reads, PagesOfASearchGoOnFromTheirCursorAndRowsInsertedMeanwhileDoNotShiftThem) {
-    for (int i = 0; i < 10; ++i) add("match" + std::to_string(i) + ".example.com");
-    for (int i = 0; i < 10; ++i) add("other" + std::to_string(i) + ".example.com");
+    for (int i = 0; i < 10; ++i) add_row("match" + std::to_string(i) + ".example.com");
+    for (int i = 0; i < 10; ++i) add_row("other" + std::to_string(i) + ".example.com");
     row_filter f;
     f.contains = "match";
     f.limit = 3;
@@ -67,7 +57,7 @@ TEST_P(Reads, PagesOfASearchGoOnFromTheirCursorAndRowsInsertedMeanwhileDoNotShif
     auto page = list_rows(sql(), f);
     std::vector<std::string> seen;
     for (const auto& r : page.rows) seen.push_back(r.hostname);
-    add("match-late.example.com"); // committed between two pages: found at the end, nothing repeats
+    add_row("match-late.example.com"); // committed between two pages: found at the end, nothing repeats
     while (page.next) {
         f.after = page.next;
         page = list_rows(sql(), f);
@@ -80,10 +70,10 @@ TEST_P(Reads, PagesOfASearchGoOnFromTheirCursorAndRowsInsertedMeanwhileDoNotShif
 }
 
 TEST_P(Reads, SearchIsCaseInsensitiveAndTakesLikeCharactersLiterally) {
-    add("Shop.Example.com");
-    add("shop_x.example.com");
-    add("shopax.example.com");
-    add("other.example.net");
+    add_row("Shop.Example.com");
+    add_row("shop_x.example.com");
+    add_row("shopax.example.com");
+    add_row("other.example.net");
     row_filter f;
     f.contains = "SHOP";
     EXPECT_EQ(all_pages(f).size(), 3u);
@@ -96,10 +86,10 @@ TEST_P(Reads, SearchIsCaseInsensitiveAndTakesLikeCharactersLiterally) {
 }
 
 TEST_P(Reads, AWholeNameAlsoFindsTheRowThatHasItAsAnAlternativeNameOrInItsALabelForm) {
-    const auto id = add("shop.example.com");
+    const auto id = add_row("shop.example.com");
     sql().run("INSERT INTO row_names (domain_id, name) VALUES (?1, 'shop.example.com'), (?1, 'www.shop.example.org')",
               {id});
-    add("xn--bcher-kva.example.net");
+    add_row("xn--bcher-kva.example.net");
     row_filter f;
     f.contains = "www.shop.example.org";
     EXPECT_TRUE(all_pages(f).empty());
@@ -112,7 +102,7 @@ TEST_P(Reads, AWholeNameAlsoFindsTheRowThatHasItAsAnAlternativeNameOrInItsALabel
 }
 
 TEST_P(Reads, ARowsStoryHasItsTransitionsOldestFirstAndFindsAnAbsoluteName) {
-    const auto id = add("story.example.com");
+    const auto id = add_row("story.example.com");
     sql().run("UPDATE domains SET state = 'dns_waiting', detail = 'not yet' WHERE id = ?1", {id});
     sql().run("UPDATE domains SET state = 'failed', detail = 'Azion said <no>' WHERE id = ?1", {id});
     auto row = find_row(sql(), "STORY.example.com.");
@@ -136,11 +126,11 @@ TEST_P(Reads, ARowsStoryHasItsTransitionsOldestFirstAndFindsAnAbsoluteName) {
 
 TEST_P(Reads, ProblemsAreGroupedByReasonBiggestFirst) {
     for (int i = 0; i < 5; ++i)
-        add("c" + std::to_string(i) + ".example.com", "dns_waiting",
+        add_row("c" + std::to_string(i) + ".example.com", "dns_waiting",
             "c" + std::to_string(i) + ".example.com: points to Azion, but CAA at example.com allows only digicert.com");
     for (int i = 0; i < 2; ++i)
-        add("f" + std::to_string(i) + ".example.org", "failed", "Azion: rate limited by Let's Encrypt (429)");
-    add("ok.example.com", "active");
+        add_row("f" + std::to_string(i) + ".example.org", "failed", "Azion: rate limited by Let's Encrypt (429)");
+    add_row("ok.example.com", "active");
     const auto report = problems(sql());
     EXPECT_EQ(report.rows_examined, 7);
     EXPECT_FALSE(report.limited);
@@ -157,14 +147,10 @@ TEST_P(Reads, ProblemsAreGroupedByReasonBiggestFirst) {
 
 TEST_P(Reads, ThroughputCountsFinishesPerBucketWithEmptyBucketsKept) {
     const auto now = from_unix_ms(1'800'000'000'000); // on a 10-minute boundary
-    const auto finish = [&](const std::string& host, const std::string& to, wall_time at) {
-        const auto id = add(host, to);
-        sql().run("UPDATE transitions SET at = ?1 WHERE domain_id = ?2", {format_iso8601(at), id});
-    };
-    finish("a.example.com", "active", now - 25min);
-    finish("b.example.com", "active", now - 21min);
-    finish("c.example.com", "failed", now - 21min);
-    finish("d.example.com", "active", now - 3h); // outside the hour
+    finish_row("a.example.com", now - 25min);
+    finish_row("b.example.com", now - 21min);
+    finish_row("c.example.com", now - 21min, "failed");
+    finish_row("d.example.com", now - 3h); // outside the hour
     const auto buckets = throughput(sql(), 60min, 10min, now);
     ASSERT_EQ(buckets.size(), 7u); // from now - 60 min to the bucket holding now
     EXPECT_EQ(buckets.front().start, now - 60min);

@@ -14,15 +14,9 @@ using namespace std::chrono_literals;
 
 class Status : public testing::temp_store_test {
 protected:
-    // A new row that moved to `to` at `at`, as the trigger records it but at the test's time.
+    // A new row of its own name that moved to `to` at `at`.
     void finish_row(wall_time at, const std::string& to = "active") {
-        auto inserted = sql().query("INSERT INTO domains (hostname) VALUES (?1) RETURNING id",
-                                    {"row" + std::to_string(next_++) + ".example.com"});
-        ASSERT_TRUE(inserted->step());
-        const auto id = inserted->column_int(0);
-        inserted.reset();
-        sql().run("UPDATE domains SET state = ?1 WHERE id = ?2", {to, id});
-        sql().run("UPDATE transitions SET at = ?1 WHERE domain_id = ?2", {format_iso8601(at), id});
+        temp_store_test::finish_row("row" + std::to_string(next_++) + ".example.com", at, to);
     }
     // `n` rows finished evenly from `first` to `last`, both included.
     void finish_rows(int n, wall_time first, wall_time last) {

@@ -2,7 +2,7 @@
 // A database file of the test's own in the temp directory, removed with its WAL files before
 // the test (a crashed earlier run may have left one) and after it.
 
-#include "pg_server.hpp"
+#include "pg_fixture.hpp"
 #include "store/domain_store.hpp"
 
 #include <gtest/gtest.h>
@@ -43,7 +43,7 @@ protected:
         if (GetParam() == engine::sqlite) {
             store_ = std::make_unique<store::domain_store>(path_);
         } else {
-            if (!pg_server::available()) GTEST_SKIP() << "PostgreSQL is not installed; scripts/setup installs it";
+            CERTQ_REQUIRE_POSTGRESQL();
             store_ = std::make_unique<store::domain_store>(shared_pg_server().fresh_database());
         }
     }
@@ -52,16 +52,30 @@ protected:
         temp_db_test::TearDown();
     }
     sql::connection& sql() { return store_->sql(); }
+    /// A new row in `state` (with `detail`), as a user's INSERT and UPDATE make it; its id.
+    std::int64_t add_row(const std::string& host, const std::string& state = "queued", const std::string& detail = "") {
+        auto inserted = sql().query("INSERT INTO domains (hostname) VALUES (?1) RETURNING id", {host});
+        inserted->step();
+        const auto id = inserted->column_int(0);
+        inserted.reset();
+        if (state != "queued" || !detail.empty())
+            sql().run("UPDATE domains SET state = ?1, detail = ?2 WHERE id = ?3",
+                      {state, detail.empty() ? sql::arg(nullptr) : sql::arg(detail), id});
+        return id;
+    }
+    /// A new row that moved to `to` at `at`, as the trigger records it but at the test's time.
+    std::int64_t finish_row(const std::string& host, wall_time at, const std::string& to = "active") {
+        const auto id = add_row(host, to);
+        sql().run("UPDATE transitions SET at = ?1 WHERE domain_id = ?2", {format_iso8601(at), id});
+        return id;
+    }
     std::unique_ptr<store::domain_store> store_;
 };
 
-/// Runs a suite of temp_store_test on both engines, named .../SQLite and .../PostgreSQL.
-#define CERTQ_ON_BOTH_ENGINES(suite)                                                                              \
-    INSTANTIATE_TEST_SUITE_P(Engines, suite,                                                                    \
-                             ::testing::Values(::certq::testing::engine::sqlite,                                \
-                                               ::certq::testing::engine::postgresql),                           \
-                             [](const ::testing::TestParamInfo<::certq::testing::engine>& p) {                  \
-                                 return ::certq::testing::engine_name(p.param);                                 \
-                             })
+/// The one number `text` selects; -1 when it selects no row.
+inline std::int64_t count(sql::connection& db, const std::string& text) {
+    auto rows = db.query(text);
+    return rows->step() ? rows->column_int(0) : -1;
+}
 
 } // namespace certq::testing
