@@ -113,6 +113,24 @@ result connection::query(std::string_view sql, const std::vector<parameter>& par
     return result(r);
 }
 
+void connection::prepare(const std::string& name, const std::string& sql, int params) {
+    PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), params, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "SQL failed");
+    PQclear(r);
+}
+
+result connection::query_prepared(const std::string& name, const std::vector<parameter>& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params)
+        values.push_back(p ? p->c_str() : nullptr);
+    PGresult* r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                 nullptr, 0);
+    const auto status = PQresultStatus(r);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r, "SQL failed");
+    return result(r);
+}
+
 void connection::listen(const std::string& channel) {
     exec("LISTEN " + quote_identifier(channel));
 }

@@ -83,6 +83,10 @@ public:
     void exec(std::string_view sql);
     /// Runs one statement with $1, $2 … bound to `params`; throws error on failure.
     result query(std::string_view sql, const std::vector<parameter>& params = {});
+    /// Parses and plans `sql` ($1.. placeholders, `params` of them) once as statement `name`.
+    void prepare(const std::string& name, const std::string& sql, int params);
+    /// Runs the statement prepare() named.
+    result query_prepared(const std::string& name, const std::vector<parameter>& params);
 
     /// LISTEN on `channel`.
     void listen(const std::string& channel);

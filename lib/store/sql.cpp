@@ -5,7 +5,9 @@
 #include "store/postgres.hpp"
 #include "store/sqlite.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <unordered_map>
 
 namespace certq::sql {
 
@@ -136,17 +138,18 @@ public:
     }
     dialect kind() const override { return dialect::sqlite; }
     void exec(std::string_view sql) override { db_.exec(sql); }
-    std::unique_ptr<cursor> query(std::string_view sql, std::initializer_list<arg> args) override {
-        return query_span(sql, args.begin(), args.size());
+    using connection::query;
+    using connection::run;
+    std::unique_ptr<cursor> query(std::string_view sql, std::span<const arg> args) override {
+        auto s = db_.prepare(sql);
+        bind_all(s, args.data(), args.size());
+        return std::make_unique<sqlite_cursor>(std::move(s));
     }
-    std::unique_ptr<cursor> query(std::string_view sql, const std::vector<arg>& args) override {
-        return query_span(sql, args.data(), args.size());
-    }
-    std::int64_t run(std::string_view sql, std::initializer_list<arg> args) override {
-        return run_span(sql, args.begin(), args.size());
-    }
-    std::int64_t run(std::string_view sql, const std::vector<arg>& args) override {
-        return run_span(sql, args.data(), args.size());
+    std::int64_t run(std::string_view sql, std::span<const arg> args) override {
+        auto s = db_.prepare(sql);
+        bind_all(s, args.data(), args.size());
+        s.run();
+        return db_.changes();
     }
     void begin(commit_durability d) override {
         // In WAL mode synchronous=FULL fsyncs the log at each commit; NORMAL leaves that to the
@@ -172,17 +175,6 @@ public:
     sqlite::database* sqlite_handle() override { return &db_; }
 
 private:
-    std::unique_ptr<cursor> query_span(std::string_view sql, const arg* first, std::size_t n) {
-        auto s = db_.prepare(sql);
-        bind_all(s, first, n);
-        return std::make_unique<sqlite_cursor>(std::move(s));
-    }
-    std::int64_t run_span(std::string_view sql, const arg* first, std::size_t n) {
-        auto s = db_.prepare(sql);
-        bind_all(s, first, n);
-        s.run();
-        return db_.changes();
-    }
     void normal_again() {
         if (!full_) return;
         full_ = false;
@@ -210,10 +202,10 @@ private:
     int row_ = -1;
 };
 
-std::vector<pg::parameter> as_text(const arg* first, std::size_t n) {
+std::vector<pg::parameter> as_text(std::span<const arg> args) {
     std::vector<pg::parameter> out;
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
+    out.reserve(args.size());
+    for (const auto& a : args) {
         std::visit(
             [&](const auto& v) {
                 using T = std::decay_t<decltype(v)>;
@@ -224,7 +216,7 @@ std::vector<pg::parameter> as_text(const arg* first, std::size_t n) {
                 else
                     out.push_back(std::to_string(v));
             },
-            first[i].value());
+            a.value());
     }
     return out;
 }
@@ -235,21 +227,12 @@ public:
         : db_(uri, password) {}
     dialect kind() const override { return dialect::postgresql; }
     void exec(std::string_view sql) override { db_.exec(sql); }
-    std::unique_ptr<cursor> query(std::string_view sql, std::initializer_list<arg> args) override {
-        return std::make_unique<pg_cursor>(
-            db_.query(to_dollar_placeholders(sql), as_text(args.begin(), args.size())));
+    using connection::query;
+    using connection::run;
+    std::unique_ptr<cursor> query(std::string_view sql, std::span<const arg> args) override {
+        return std::make_unique<pg_cursor>(execute(sql, args));
     }
-    std::unique_ptr<cursor> query(std::string_view sql, const std::vector<arg>& args) override {
-        return std::make_unique<pg_cursor>(
-            db_.query(to_dollar_placeholders(sql), as_text(args.data(), args.size())));
-    }
-    std::int64_t run(std::string_view sql, std::initializer_list<arg> args) override {
-        return db_.query(to_dollar_placeholders(sql), as_text(args.begin(), args.size()))
-            .affected();
-    }
-    std::int64_t run(std::string_view sql, const std::vector<arg>& args) override {
-        return db_.query(to_dollar_placeholders(sql), as_text(args.data(), args.size())).affected();
-    }
+    std::int64_t run(std::string_view sql, std::span<const arg> args) override { return execute(sql, args).affected(); }
     void begin(commit_durability d) override {
         // A commit waits for the server's WAL flush only where it must outlive a power cut (one
         // round trip either way).
@@ -270,7 +253,40 @@ public:
     pg::connection* pg_handle() override { return &db_; }
 
 private:
+    // As SQLite's connection keeps its statements: the daemon's statements are a few dozen
+    // texts run again and again, so each is parsed and planned by the server once and then
+    // only executed. Texts built per call (a list's filters) stop being kept past the cap.
+    static constexpr std::size_t max_prepared = 256;
+
+    pg::result execute(std::string_view sql, std::span<const arg> args) {
+        std::string text(sql);
+        auto it = prepared_.find(text);
+        if (it == prepared_.end()) {
+            if (prepared_.size() >= max_prepared || !preparable(sql))
+                return db_.query(to_dollar_placeholders(sql), as_text(args));
+            auto name = "certq_" + std::to_string(prepared_.size() + 1);
+            db_.prepare(name, to_dollar_placeholders(sql), static_cast<int>(args.size()));
+            it = prepared_.emplace(std::move(text), std::move(name)).first;
+        }
+        return db_.query_prepared(it->second, as_text(args));
+    }
+    // Only statements the server plans; anything else (a SET, DDL) runs as it comes.
+    static bool preparable(std::string_view sql) {
+        const auto start = sql.find_first_not_of(" \t\r\n(");
+        if (start == std::string_view::npos) return false;
+        const auto word = sql.substr(start, 6);
+        for (const char* verb : {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}) {
+            const std::string_view v(verb);
+            if (word.size() >= v.size() && std::equal(v.begin(), v.end(), word.begin(), [](char a, char b) {
+                    return a == (b >= 'a' && b <= 'z' ? static_cast<char>(b - 'a' + 'A') : b);
+                }))
+                return true;
+        }
+        return false;
+    }
+
     pg::connection db_;
+    std::unordered_map<std::string, std::string> prepared_; ///< SQL text → statement name
 };
 
 } // namespace

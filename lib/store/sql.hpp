@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -78,13 +79,21 @@ public:
     virtual dialect kind() const = 0;
     /// Statements without parameters or rows (several, separated by ';').
     virtual void exec(std::string_view sql) = 0;
-    /// One statement with ?N placeholders bound to `args` (?1 is args[0]); its rows.
-    virtual std::unique_ptr<cursor> query(std::string_view sql,
-                                          std::initializer_list<arg> args = {}) = 0;
-    virtual std::unique_ptr<cursor> query(std::string_view sql, const std::vector<arg>& args) = 0;
+    /// One statement with ?N placeholders bound to `args` (?1 is args[0]); its rows. Each
+    /// engine keeps a statement it has seen prepared for the next call with the same text.
+    std::unique_ptr<cursor> query(std::string_view sql, std::initializer_list<arg> args = {}) {
+        return query(sql, std::span<const arg>(args.begin(), args.size()));
+    }
+    std::unique_ptr<cursor> query(std::string_view sql, const std::vector<arg>& args) {
+        return query(sql, std::span<const arg>(args));
+    }
+    virtual std::unique_ptr<cursor> query(std::string_view sql, std::span<const arg> args) = 0;
     /// One statement without rows; how many rows it changed.
-    virtual std::int64_t run(std::string_view sql, std::initializer_list<arg> args = {}) = 0;
-    virtual std::int64_t run(std::string_view sql, const std::vector<arg>& args) = 0;
+    std::int64_t run(std::string_view sql, std::initializer_list<arg> args = {}) {
+        return run(sql, std::span<const arg>(args.begin(), args.size()));
+    }
+    std::int64_t run(std::string_view sql, const std::vector<arg>& args) { return run(sql, std::span<const arg>(args)); }
+    virtual std::int64_t run(std::string_view sql, std::span<const arg> args) = 0;
     /// A write transaction (SQLite: BEGIN IMMEDIATE, the write lock taken at once).
     virtual void begin(commit_durability durability = commit_durability::normal) = 0;
     virtual void commit() = 0;
